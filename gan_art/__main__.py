@@ -1,0 +1,121 @@
+"""Command line: ``python -m gan_art train|generate|eval ...`` (see ``--help`` of each)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from gan_art.config import ConfigError, ModelConfig, TrainConfig, dcgan_config
+
+
+def _add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """One ``--flag`` per dataclass field, defaulting to None so only given flags override."""
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
+                                metavar="BOOL")
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=None)
+
+
+def _given(args: argparse.Namespace, cls: type) -> dict:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+            if getattr(args, f.name, None) is not None}
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from gan_art.training import load_run_config, train
+
+    train_values = _given(args, TrainConfig)
+    model_values = _given(args, ModelConfig)
+    if args.resume:
+        cfg = load_run_config(args.resume, steps=train_values.get("steps"), threads=train_values.get("threads"))
+        cfg = dataclasses.replace(cfg, out=args.resume)
+    else:
+        if not train_values.get("data"):
+            raise ConfigError("--data is required (an image folder or a zip of images)")
+        if model_values.get("arch") == "dcgan":
+            base = dcgan_config(**train_values)
+            cfg = dataclasses.replace(base, model=dataclasses.replace(base.model, **model_values))
+        else:
+            cfg = TrainConfig(**train_values, model=ModelConfig(**model_values))
+        if Path(cfg.out).joinpath("checkpoints").is_dir() and any(Path(cfg.out, "checkpoints").iterdir()):
+            raise ConfigError(f"{cfg.out} already holds a run; pass --resume {cfg.out} to continue it")
+
+    def report(progress) -> None:
+        m = progress.metrics
+        print(f"step {progress.step}/{progress.steps}  {progress.images_per_s:.1f} img/s  "
+              f"loss_d {m['loss_d']:.3f} loss_g {m['loss_g']:.3f} D(x) {m['d_real']:.2f} "
+              f"D(G(z)) {m['d_fake']:.2f}  eta {progress.eta_s / 60:.1f} min", flush=True)
+
+    final = train(cfg, on_progress=report, resume=bool(args.resume))
+    if final is not None:  # None on the non-zero ranks of a multi-process run
+        print(f"checkpoint: {final}")
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from gan_art.checkpoints import load_generator
+    from gan_art.explore import generate_seeds, parse_seeds
+    from gan_art.training import image_grid
+
+    checkpoint = load_generator(args.checkpoint)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = parse_seeds(args.seeds)
+    for seed in seeds:
+        image = generate_seeds(checkpoint.generator, [seed], args.truncation)
+        image_grid(image, 1).save(out / f"seed{seed:06d}.png")
+    print(f"wrote {len(seeds)} images to {out}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from gan_art.metrics import evaluate_checkpoint
+
+    print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data, num_images=args.num_images,
+                                         seed=args.seed)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train a GAN on an image folder or zip")
+    _add_dataclass_flags(p, TrainConfig, skip=("model",))
+    _add_dataclass_flags(p, ModelConfig)
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    p.set_defaults(func=cmd_train)
+
+    p = commands.add_parser("generate", help="one PNG per seed from a checkpoint")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--seeds", default="0-7", help="e.g. 0-63 or 1,5,9")
+    p.add_argument("--out", required=True)
+    p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (0 = mean face, 1 = none)")
+    p.set_defaults(func=cmd_generate)
+
+    p = commands.add_parser("eval", help="quality figures of a checkpoint against a dataset (one JSON line)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--num-images", type=int, default=5000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, ValueError, RuntimeError) as exc:  # user-facing errors, not tracebacks
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

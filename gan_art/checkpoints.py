@@ -1,0 +1,195 @@
+"""Self-describing checkpoints: a folder of ``config.json`` + safetensors files. Nothing is unpickled.
+
+Layout of a checkpoint folder::
+
+    config.json                 format version, model config, training config, data summary, metrics
+    generator.safetensors       EMA generator weights (what sampling uses)
+    training_state.safetensors  raw G, D and optimiser tensors (only in run checkpoints, for resuming)
+
+Folders are written under a temporary name and renamed into place, so a killed process leaves either
+the previous checkpoint or the new one, never half of one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gan_art.config import ConfigError, ModelConfig, from_dict
+from gan_art.models import build_generator
+
+FORMAT = "gan-art-checkpoint"
+FORMAT_VERSION = 1
+GENERATOR_FILE = "generator.safetensors"
+STATE_FILE = "training_state.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing, damaged or from an unsupported format version."""
+
+
+def versions() -> dict:
+    import gan_art
+
+    return {"gan_art": gan_art.__version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torch.dtype | None = None,
+                     training_state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Atomically write a checkpoint folder; ``dtype`` (e.g. float16) casts the generator's float tensors."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
+               for k, v in generator.state_dict().items()}
+    _save_tensors(weights, tmp / GENERATOR_FILE)
+    if training_state is not None:
+        _save_tensors(training_state, tmp / STATE_FILE)
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
+              "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **config}
+    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    _fsync_dir(tmp)
+    if path.exists():  # replace: move the old one aside first so the swap itself is a rename
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(path)
+    _fsync_dir(path.parent)
+    return path
+
+
+def read_config(path: Path) -> dict:
+    """Read and validate a checkpoint's ``config.json``."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"checkpoint {path} not found: expected a folder with config.json and {GENERATOR_FILE}")
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} has no config.json; is it a gan_art checkpoint folder?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}/config.json is damaged: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{path}/config.json is not a {FORMAT} config")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {version}; this gan_art reads version "
+                              f"{FORMAT_VERSION}. Convert it with the gan_art version that wrote it.")
+    return config
+
+
+def model_config(config: dict) -> ModelConfig:
+    try:
+        return from_dict(ModelConfig, config["model"])
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"config.json has no valid model section: {exc}") from None
+
+
+def read_tensors(file: Path) -> dict[str, torch.Tensor]:
+    """Load a safetensors file with a clear error when it is missing or damaged."""
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing")
+    try:
+        return load_file(str(file))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{file} is damaged or not a safetensors file: {exc}") from None
+
+
+def load_weights(module: nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
+    """Copy ``tensors`` into ``module`` (casting dtype), naming what does not match."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        raise CheckpointError(
+            f"{source} does not match the architecture in config.json: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
+    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+
+
+@dataclass
+class Checkpoint:
+    """A loaded generator with its config; ``id`` is a short hash of its weights for recipes."""
+
+    path: Path
+    config: dict
+    model: ModelConfig
+    generator: nn.Module
+    id: str
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load the EMA generator of a checkpoint folder, in fp32, eval mode."""
+    path = Path(path)
+    config = read_config(path)
+    cfg = model_config(config)
+    generator = build_generator(cfg)
+    weights_file = path / GENERATOR_FILE
+    load_weights(generator, read_tensors(weights_file), weights_file)
+    digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()[:12]
+    generator = generator.to(device).eval().requires_grad_(False)
+    return Checkpoint(path=path, config=config, model=cfg, generator=generator, id=digest)
+
+
+def flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
+    """Split an optimiser state dict into safetensors-able tensors and JSON-able rest."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.state.{index}.{key}"] = value
+            else:
+                scalars[f"{index}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    """Inverse of :func:`flatten_optimizer`, loading into ``optimizer``."""
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith(prefix + ".state."):
+            index, key = name[len(prefix) + 7:].split(".", 1)
+            state.setdefault(int(index), {})[key] = value
+    for name, value in meta["scalars"].items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def list_checkpoints(root: str | Path) -> list[Path]:
+    """Checkpoint folders directly inside ``root`` (complete ones only), oldest name first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / "config.json").is_file())

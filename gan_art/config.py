@@ -1,0 +1,125 @@
+"""Frozen, validated configuration dataclasses; every run and checkpoint saves its resolved config."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration value a user supplied is invalid."""
+
+
+def _power_of_two(value: int) -> bool:
+    return value >= 4 and value & (value - 1) == 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a generator/discriminator pair; enough to rebuild both from a checkpoint."""
+
+    arch: str = "stylegan"  # registered architecture name: "stylegan" (modern default) or "dcgan"
+    resolution: int = 64  # output image side in pixels, a power of two >= 8
+    z_dim: int = 256  # input latent size
+    w_dim: int = 256  # intermediate latent size (stylegan); equals z_dim for dcgan
+    mapping_layers: int = 4  # fully connected layers in the z -> w mapping network (stylegan)
+    width: int = 32  # stylegan: channels at the output resolution; dcgan: ngf = ndf
+    max_channels: int = 256  # channel cap at low resolutions (stylegan)
+
+    def __post_init__(self) -> None:
+        from gan_art.models import ARCHITECTURES  # local import: models import this module
+
+        if self.arch not in ARCHITECTURES:
+            raise ConfigError(f"unknown arch {self.arch!r}; choose one of {sorted(ARCHITECTURES)}")
+        if not _power_of_two(self.resolution) or self.resolution < 8:
+            raise ConfigError(f"resolution must be a power of two >= 8, got {self.resolution}")
+        for name in ("z_dim", "w_dim", "mapping_layers", "width", "max_channels"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: data, model, optimisation and bookkeeping."""
+
+    data: str = ""  # image folder or zip archive of images
+    out: str = "runs/run"  # run directory: status, metrics.jsonl, sample grids, checkpoints
+    model: ModelConfig = field(default_factory=ModelConfig)
+    steps: int = 10_000  # total optimiser steps (one D step + one G step each)
+    batch_size: int = 32  # images per step, summed over all processes
+    lr_g: float = 0.002  # generator Adam learning rate
+    lr_d: float = 0.002  # discriminator Adam learning rate
+    beta1: float = 0.0  # Adam beta1
+    beta2: float = 0.99  # Adam beta2
+    mirror: bool = True  # randomly flip real images left-right (doubles the data for faces)
+    r1_gamma: float = 0.05  # R1 penalty weight on real images; 0 disables
+    r1_interval: int = 16  # apply R1 every this many steps (lazy regularisation)
+    augment: str = "color,translation,cutout"  # DiffAugment policy, comma separated; "" disables
+    ema_kimg: float = 10.0  # half-life of the generator EMA, in thousands of images; 0 disables
+    ema_rampup: float = 0.05  # EMA half-life is at most this fraction of images seen so far
+    precision: str = "bf16"  # "fp32", "bf16" or "fp16" autocast for the forward passes
+    channels_last: bool = True  # NHWC memory layout (faster convolutions on most back ends)
+    compile: bool = False  # wrap the models in torch.compile
+    device: str = "auto"  # "auto" (cuda when present), "cpu" or "cuda[:N]"
+    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    seed: int = 0  # seeds weights, data order, augmentation and the fixed sample latents
+    sample_every: int = 500  # steps between fixed-latent sample grids
+    sample_grid: int = 8  # the sample grid is sample_grid x sample_grid images
+    checkpoint_every: int = 1000  # steps between checkpoints (also written at the end and on stop)
+    checkpoint_minutes: float = 10.0  # also checkpoint when this much wall time passed since the last
+    keep_checkpoints: int = 3  # keep the newest K checkpoints of a run
+    metrics_every: int = 50  # steps between metrics.jsonl lines
+    quality_every: int = 0  # steps between quality scores (SWD) in metrics.jsonl; 0 disables
+    max_images: int = 0  # use at most this many dataset images; 0 uses all
+    data_license: str = ""  # licence of the training images, recorded in every checkpoint
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, dict):  # from JSON
+            object.__setattr__(self, "model", ModelConfig(**self.model))
+        positive = ("steps", "batch_size", "r1_interval", "sample_every", "sample_grid",
+                    "checkpoint_every", "keep_checkpoints", "metrics_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ConfigError("learning rates must be positive")
+        if self.precision not in ("fp32", "bf16", "fp16"):
+            raise ConfigError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        from gan_art.augment import POLICIES
+
+        unknown = set(filter(None, self.augment.split(","))) - set(POLICIES)
+        if unknown:
+            raise ConfigError(f"unknown augmentation {sorted(unknown)}; choose from {sorted(POLICIES)}")
+
+
+def dcgan_config(**overrides: Any) -> TrainConfig:
+    """The classic DCGAN recipe (Radford et al. 2016 / pytorch/examples): BCE, Adam 2e-4, beta1 0.5."""
+    model = ModelConfig(arch="dcgan", resolution=64, z_dim=100, w_dim=100, width=64)
+    defaults = dict(model=model, batch_size=128, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999,
+                    r1_gamma=0.0, mirror=False, augment="", ema_kimg=0.0, precision="fp32")
+    defaults.update(overrides)
+    return TrainConfig(**defaults)
+
+
+def to_dict(config: Any) -> dict:
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[T], values: dict) -> T:
+    """Build a config from a dict, rejecting unknown keys with a clear message."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+    return cls(**values)
+
+
+def save_json(path: Path, values: dict) -> None:
+    """Write JSON atomically (temp file + rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(values, indent=2, sort_keys=True))
+    tmp.replace(path)

@@ -1,0 +1,129 @@
+"""Image-quality figures for training and benchmarks.
+
+* ``swd``: multi-scale sliced Wasserstein distance between 7x7 patches of Laplacian pyramid levels
+  (Karras et al. 2018, ProGAN), reported x1e3 per level as in that paper. Lower is better.
+* ``frechet_distance`` on ImageNet EfficientNet-Lite0 features ("FD-EffNet"). This is the FID
+  formula on a different, offline-available network: NOT comparable to published FID numbers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+_BLUR = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+
+
+def _blur(x: torch.Tensor) -> torch.Tensor:
+    C = x.shape[1]
+    k = (_BLUR[:, None] * _BLUR[None, :]).to(x)[None, None].expand(C, 1, 5, 5)
+    return F.conv2d(F.pad(x, [2, 2, 2, 2], mode="reflect"), k, groups=C)
+
+
+def laplacian_pyramid(x: torch.Tensor, min_size: int = 16) -> list[torch.Tensor]:
+    """Band-pass levels from full resolution down to ``min_size`` (the last level is low-pass)."""
+    levels = []
+    while x.shape[-1] > min_size:
+        down = _blur(x)[:, :, ::2, ::2]
+        up = F.interpolate(down, scale_factor=2.0, mode="bilinear", align_corners=False)
+        levels.append(x - up)
+        x = down
+    levels.append(x)
+    return levels
+
+
+def _patches(level: torch.Tensor, per_image: int, generator: torch.Generator, size: int = 7) -> torch.Tensor:
+    B, C, H, W = level.shape
+    ys = torch.randint(0, H - size + 1, (B, per_image), generator=generator)
+    xs = torch.randint(0, W - size + 1, (B, per_image), generator=generator)
+    offsets = torch.arange(size)
+    rows = (ys[..., None] + offsets)[..., :, None]  # (B, P, size, 1)
+    cols = (xs[..., None] + offsets)[..., None, :]  # (B, P, 1, size)
+    batch = torch.arange(B)[:, None, None, None]
+    patches = level.permute(0, 2, 3, 1)[batch, rows, cols]  # (B, P, size, size, C)
+    return patches.reshape(B * per_image, size, size, C)
+
+
+def _normalize(descriptors: torch.Tensor) -> torch.Tensor:
+    # per set and colour channel, over all patches and positions, as in ProGAN's reference code
+    mean = descriptors.mean((0, 1, 2))
+    std = descriptors.std((0, 1, 2)).clamp_min(1e-8)
+    return ((descriptors - mean) / std).flatten(1)
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator,
+                       repeats: int = 4, per_repeat: int = 128) -> float:
+    """Mean over random unit directions of the 1-D Wasserstein distance of the projections."""
+    total = 0.0
+    for _ in range(repeats):
+        directions = torch.randn(a.shape[1], per_repeat, generator=generator)
+        directions /= directions.norm(dim=0, keepdim=True)
+        pa, _ = (a @ directions).sort(0)
+        pb, _ = (b @ directions).sort(0)
+        total += (pa - pb).abs().mean().item()
+    return total / repeats
+
+
+def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0, patches_per_image: int = 128) -> dict:
+    """Multi-scale SWD x1e3 between uint8 image sets (N, 3, H, W) of equal N; lower is better."""
+    if real.shape != fake.shape:
+        raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} must have the same shape")
+    generator = torch.Generator().manual_seed(seed)
+    real_levels = laplacian_pyramid(real.float() / 127.5 - 1)
+    fake_levels = laplacian_pyramid(fake.float() / 127.5 - 1)
+    result = {}
+    for real_level, fake_level in zip(real_levels, fake_levels):
+        a = _normalize(_patches(real_level, patches_per_image, generator))
+        b = _normalize(_patches(fake_level, patches_per_image, generator))
+        result[f"swd{real_level.shape[-1]}"] = 1e3 * sliced_wasserstein(a, b, generator)
+    result["swd_avg"] = sum(result.values()) / len(result)
+    return {k: round(v, 3) for k, v in result.items()}
+
+
+def _covariance(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = features.double()
+    mu = x.mean(0)
+    centered = x - mu
+    return mu, centered.T @ centered / (x.shape[0] - 1)
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2), without scipy (symmetric eigen-decompositions)."""
+    mu_a, s_a = _covariance(features_a)
+    mu_b, s_b = _covariance(features_b)
+    eigval, eigvec = torch.linalg.eigh(s_a)
+    sqrt_a = eigvec @ torch.diag(eigval.clamp_min(0).sqrt()) @ eigvec.T
+    # Tr((S_a S_b)^1/2) = Tr((S_a^1/2 S_b S_a^1/2)^1/2), and the latter matrix is symmetric PSD
+    trace_sqrt = torch.linalg.eigvalsh(sqrt_a @ s_b @ sqrt_a).clamp_min(0).sqrt().sum()
+    value = (mu_a - mu_b).square().sum() + torch.trace(s_a) + torch.trace(s_b) - 2 * trace_sqrt
+    return float(value)
+
+
+@torch.no_grad()
+def effnet_features(images: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
+    """(N, 1280) ImageNet EfficientNet-Lite0 pooled features of uint8 images (N, 3, H, W)."""
+    from gan_art.nets.efficientnet_lite import load_efficientnet_lite0, preprocess
+
+    net = load_efficientnet_lite0()
+    return torch.cat([net.features(preprocess(chunk)) for chunk in images.split(batch_size)])
+
+
+def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, num_images: int = 5000, seed: int = 0) -> dict:
+    """SWD and FD-EffNet of a checkpoint's samples (psi = 1) against ``num_images`` dataset images."""
+    from gan_art.checkpoints import load_generator
+    from gan_art.data import load_images
+    from gan_art.explore import seed_latent
+    from gan_art.training import sample_images
+
+    loaded = load_generator(checkpoint)
+    real, _ = load_images(data, loaded.model.resolution)
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
+    real = real[order[:num_images]]
+    z = torch.cat([seed_latent(seed * 1_000_003 + i, loaded.model.z_dim) for i in range(len(real))])
+    fake = sample_images(loaded.generator, z)
+    return {"checkpoint": str(checkpoint), "checkpoint_id": loaded.id, "arch": loaded.model.arch,
+            "resolution": loaded.model.resolution, "step": loaded.config.get("step"),
+            "num_images": len(real), **swd(real, fake, seed),
+            "fd_effnet": round(frechet_distance(effnet_features(real), effnet_features(fake)), 3),
+            "note": "fd_effnet is a Frechet distance on ImageNet EfficientNet-Lite0 features, not FID"}

@@ -1,0 +1,1 @@
+"""Pretrained feature networks used to score generated images (no training code here)."""

@@ -1,0 +1,106 @@
+"""The run directory: the protocol between a training process and whoever watches it.
+
+    train_config.json   the resolved TrainConfig
+    status.json         state, step, speed, ETA, message; rewritten atomically
+    metrics.jsonl       one JSON object per metrics interval (append-only)
+    samples/step-NNNNNNNNN.png   fixed-latent sample grids
+    checkpoints/step-NNNNNNNNN/  checkpoint folders (see gan_art.checkpoints)
+    worker.log          stdout/stderr of a worker process, when started by gan_art.worker
+
+Any process can read these files at any time; writers only ever replace whole files by rename.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+from gan_art.checkpoints import list_checkpoints
+from gan_art.config import save_json
+
+STEP_NAME = "step-{:09d}"
+STATES = ("queued", "starting", "running", "paused", "finished", "stopped", "failed")
+
+
+class RunDir:
+    """Paths and small readers/writers for one run directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "train_config.json"
+
+    @property
+    def status_file(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / "worker.log"
+
+    def write_status(self, state: str, **fields) -> None:
+        assert state in STATES, state
+        status = {**self.read_status(), **fields, "state": state, "updated": time.time()}
+        save_json(self.status_file, status)
+
+    def read_status(self) -> dict:
+        try:
+            return json.loads(self.status_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def append_metrics(self, values: dict) -> None:
+        with open(self.metrics_file, "a") as f:
+            f.write(json.dumps(values) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_metrics(self) -> list[dict]:
+        """All complete metrics lines (a line being written by a killed process is ignored)."""
+        if not self.metrics_file.is_file():
+            return []
+        rows = []
+        for line in self.metrics_file.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
+
+    def sample_grids(self) -> list[Path]:
+        if not self.samples_dir.is_dir():
+            return []
+        return sorted(self.samples_dir.glob("step-*.png"))
+
+    def checkpoints(self) -> list[Path]:
+        return list_checkpoints(self.checkpoints_dir)
+
+    def latest_checkpoint(self) -> Path | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+
+def step_of(path: Path) -> int:
+    """The step number in a ``step-NNNNNNNNN`` file or folder name."""
+    match = re.search(r"step-(\d+)", path.name)
+    return int(match.group(1)) if match else -1

@@ -1,0 +1,358 @@
+"""The training loop: ``train(cfg, on_progress, should_stop)``.
+
+Step-based and resumable. Every ``sample_every`` steps it writes a fixed-latent sample grid, every
+``metrics_every`` steps a metrics.jsonl line, and every ``checkpoint_every`` steps (or
+``checkpoint_minutes``) an atomic checkpoint into the run directory (see :mod:`gan_art.rundir`).
+Data parallel across processes with ``torchrun``: gradients are averaged with all_reduce, as
+stylegan2-ada does, because DDP's reducer does not support R1's double backward.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from PIL import Image
+from torch import nn
+
+from gan_art import losses
+from gan_art.augment import diff_augment
+from gan_art.checkpoints import (
+    STATE_FILE,
+    flatten_optimizer,
+    load_weights,
+    read_config,
+    read_tensors,
+    unflatten_optimizer,
+    write_checkpoint,
+)
+from gan_art.config import TrainConfig, from_dict, save_json, to_dict
+from gan_art.data import load_images, to_float, to_uint8
+from gan_art.models import build_discriminator, build_generator
+from gan_art.rundir import STEP_NAME, RunDir
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainingError(RuntimeError):
+    """Training cannot continue (diverged, bad resume state); the last checkpoint stays intact."""
+
+
+@dataclass
+class Progress:
+    """A snapshot reported to ``on_progress`` at every metrics interval."""
+
+    step: int
+    steps: int
+    images_per_s: float
+    eta_s: float
+    metrics: dict = field(default_factory=dict)
+    sample_grid: Path | None = None
+    checkpoint: Path | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("device 'cuda' was requested but no CUDA GPU is available")
+    return device
+
+
+class _Distributed:
+    """Rank/world size from torchrun's environment; a no-op for a single process."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world_size > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def average_gradients(self, module: nn.Module) -> None:
+        if self.world_size == 1:
+            return
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        flat = torch.cat([g.flatten() for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world_size
+        torch.nn.utils.vector_to_parameters(flat, grads)  # writes the averaged values back in place
+
+    def any(self, flag: bool) -> bool:
+        if self.world_size == 1:
+            return flag
+        value = torch.tensor([float(flag)])
+        dist.all_reduce(value)
+        return bool(value.item() > 0)
+
+    def broadcast_module(self, module: nn.Module) -> None:
+        if self.world_size > 1:
+            for tensor in list(module.parameters()) + list(module.buffers()):
+                dist.broadcast(tensor.data, 0)
+
+
+def fixed_latents(cfg: TrainConfig) -> torch.Tensor:
+    """The sample-grid latents: the same for every grid of a run, so grids show progress."""
+    generator = torch.Generator().manual_seed(cfg.seed + 0x5EED)
+    return torch.randn(cfg.sample_grid ** 2, cfg.model.z_dim, generator=generator)
+
+
+@torch.no_grad()
+def sample_images(generator: nn.Module, z: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """uint8 (N, 3, R, R) images of ``generator`` for latents ``z``."""
+    device = next(generator.parameters()).device
+    return torch.cat([to_uint8(generator(chunk.to(device))).cpu() for chunk in z.split(batch_size)])
+
+
+def image_grid(images: torch.Tensor, columns: int) -> Image.Image:
+    """uint8 (N, 3, H, W) -> one PIL image with ``columns`` images per row."""
+    N, C, H, W = images.shape
+    rows = math.ceil(N / columns)
+    canvas = torch.zeros(rows * columns, C, H, W, dtype=torch.uint8)
+    canvas[:N] = images
+    canvas = canvas.reshape(rows, columns, C, H, W).permute(0, 3, 1, 4, 2).reshape(rows * H, columns * W, C)
+    return Image.fromarray(canvas.numpy())
+
+
+def save_png(image: Image.Image, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    image.save(tmp, format="PNG")
+    tmp.replace(path)
+
+
+class _Trainer:
+    """State of one run; :func:`train` is the public entry point."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.dist = _Distributed(self.device)
+        self.run = RunDir(cfg.out)
+        self.run.path.mkdir(parents=True, exist_ok=True)
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.autocast_dtype = PRECISIONS[cfg.precision]
+        torch.manual_seed(cfg.seed)  # weights identical on every rank
+        self.G = build_generator(cfg.model).to(self.device, memory_format=self.memory_format)
+        self.D = build_discriminator(cfg.model).to(self.device, memory_format=self.memory_format)
+        self.G_ema = losses.make_ema(self.G)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        self.step, self.images_seen, self.train_seconds, self.cpu_seconds = 0, 0, 0.0, 0.0
+        if resume:
+            self._resume()
+        for module in (self.G, self.D, self.G_ema):
+            self.dist.broadcast_module(module)
+        self.G_train = torch.compile(self.G) if cfg.compile else self.G
+        self.D_train = torch.compile(self.D) if cfg.compile else self.D
+        self.rng = torch.Generator(self.device).manual_seed(cfg.seed * 1000 + self.dist.rank + self.step)
+        self.batch = cfg.batch_size // self.dist.world_size
+        if self.batch < 1:
+            raise TrainingError(f"batch_size {cfg.batch_size} is smaller than the {self.dist.world_size} processes")
+
+    def _resume(self) -> None:
+        checkpoint = self.run.latest_checkpoint()
+        if checkpoint is None:
+            return
+        config = read_config(checkpoint)
+        tensors = read_tensors(checkpoint / STATE_FILE)
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            part = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+            load_weights(module, part, checkpoint / STATE_FILE)
+        state = config["training_state"]
+        if state.get("opt_g"):
+            unflatten_optimizer("opt_g", self.opt_g, tensors, state["opt_g"])
+            unflatten_optimizer("opt_d", self.opt_d, tensors, state["opt_d"])
+        self.step, self.images_seen = config["step"], config["images_seen"]
+        self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
+
+    def autocast(self):
+        if self.autocast_dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def load_data(self) -> None:
+        images, summary = load_images(self.cfg.data, self.cfg.model.resolution, self.cfg.max_images)
+        self.images = images.to(self.device)
+        self.data_summary = {**summary.to_dict(), "license": self.cfg.data_license or "unknown (user supplied)"}
+
+    def real_batch(self) -> torch.Tensor:
+        index = torch.randint(len(self.images), (self.batch,), generator=self.rng, device=self.device)
+        x = to_float(self.images[index])
+        if self.cfg.mirror:
+            flip = torch.rand(self.batch, 1, 1, 1, generator=self.rng, device=self.device) < 0.5
+            x = torch.where(flip, x.flip(3), x)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.cfg.augment, self.rng)
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One D step then one G step on the same fakes (as the pytorch DCGAN example does)."""
+        cfg = self.cfg
+        z = torch.randn(self.batch, cfg.model.z_dim, generator=self.rng, device=self.device)
+        real = self.real_batch()
+        with self.autocast():
+            fake = self.G_train(z)
+            real_logits = self.D_train(self.augment(real))
+            fake_logits = self.D_train(self.augment(fake.detach()))
+            loss_d = losses.d_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        r1 = torch.zeros(())
+        if cfg.r1_gamma > 0 and self.step % cfg.r1_interval == 0:
+            # lazy R1 in fp32: second-order gradients are too coarse in bf16
+            real_r1 = real.detach().requires_grad_(True)
+            r1 = losses.r1_penalty(real_r1, self.D(self.augment(real_r1)))
+            (r1 * (cfg.r1_gamma / 2 * cfg.r1_interval)).backward()
+        self.dist.average_gradients(self.D)
+        self.opt_d.step()
+
+        self.D.requires_grad_(False)
+        with self.autocast():
+            loss_g = losses.g_loss(self.D_train(self.augment(fake)))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.D.requires_grad_(True)
+        self.dist.average_gradients(self.G)
+        self.opt_g.step()
+
+        self.images_seen += cfg.batch_size
+        self.step += 1
+        beta = losses.ema_beta(cfg.batch_size, self.images_seen, cfg.ema_kimg, cfg.ema_rampup)
+        losses.ema_update(self.G_ema, self.G, beta)
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach(),
+                "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
+                "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+
+    def checkpoint_config(self, metrics: dict) -> dict:
+        cfg = self.cfg
+        train_config = to_dict(cfg)
+        model_config = train_config.pop("model")
+        return {"model": model_config, "train": train_config,
+                "data": self.data_summary, "license": self.data_summary["license"], "step": self.step,
+                "images_seen": self.images_seen, "train_seconds": round(self.train_seconds, 1),
+                "cpu_seconds": round(self.cpu_seconds, 1), "metrics": metrics,
+                "hardware": _hardware(self.device, self.dist.world_size)}
+
+    def save_checkpoint(self, metrics: dict) -> Path:
+        for module in (self.G, self.D, self.G_ema):
+            if not all(torch.isfinite(p).all() for p in module.parameters()):
+                raise TrainingError(f"weights became NaN/inf at step {self.step}; not overwriting the "
+                                    "last good checkpoint. Lower the learning rates or raise r1_gamma.")
+        state = {f"{name}.{k}": v for name, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema))
+                 for k, v in module.state_dict().items()}
+        opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", self.opt_g)
+        opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", self.opt_d)
+        state.update(opt_g_tensors | opt_d_tensors)
+        config = self.checkpoint_config(metrics) | {"training_state": {"opt_g": opt_g_meta, "opt_d": opt_d_meta}}
+        path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, self.G_ema,
+                                training_state=state)
+        for old in self.run.checkpoints()[:-self.cfg.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+        return path
+
+    def write_samples(self, z: torch.Tensor) -> Path:
+        self.run.samples_dir.mkdir(exist_ok=True)
+        path = self.run.samples_dir / f"{STEP_NAME.format(self.step)}.png"
+        save_png(image_grid(sample_images(self.G_ema, z), self.cfg.sample_grid), path)
+        return path
+
+
+def _hardware(device: torch.device, world_size: int) -> str:
+    if device.type == "cuda":
+        return f"{world_size}x {torch.cuda.get_device_name(device)}"
+    return f"{world_size}x CPU ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
+
+
+def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, resume: bool = False) -> Path | None:
+    """Train until ``cfg.steps`` or ``should_stop()``; returns the final checkpoint folder (None off rank 0).
+
+    With ``resume`` the newest checkpoint in ``cfg.out`` is loaded and its step count kept.
+    """
+    trainer = _Trainer(cfg, resume)
+    run, is_main = trainer.run, trainer.dist.is_main
+    if is_main:
+        save_json(run.config_file, to_dict(cfg))
+        run.write_status("starting", step=trainer.step, steps=cfg.steps, pid=os.getpid(), message="loading data")
+    trainer.load_data()
+    z_fixed = fixed_latents(cfg)
+    sample_path = checkpoint_path = None
+    if is_main and not run.sample_grids():
+        sample_path = trainer.write_samples(z_fixed)  # step 0 (or the resumed step): an early first grid
+    totals: dict[str, torch.Tensor] = {}
+    interval_steps, interval_seconds = 0, 0.0
+    last_checkpoint_time = time.monotonic()
+    metrics: dict = {}
+    stop = False
+    while trainer.step < cfg.steps and not stop:
+        t0, c0 = time.perf_counter(), time.process_time()
+        step_metrics = trainer.train_step()
+        for key, value in step_metrics.items():
+            totals[key] = totals.get(key, 0.0) + value
+        interval_steps += 1
+        elapsed = time.perf_counter() - t0
+        interval_seconds += elapsed
+        trainer.train_seconds += elapsed
+        trainer.cpu_seconds += time.process_time() - c0
+        step = trainer.step
+        stop = trainer.dist.any(should_stop() if should_stop else False)
+        done = step >= cfg.steps or stop
+        if step % cfg.metrics_every == 0 or done:
+            values = {k: float(v) / interval_steps for k, v in totals.items()}
+            if not all(math.isfinite(v) for v in values.values()):
+                if is_main:
+                    run.write_status("failed", message=f"training diverged (NaN/inf loss) at step {step}")
+                raise TrainingError(f"training diverged (NaN/inf loss) near step {step}; the last good "
+                                    "checkpoint is kept. Lower the learning rates or raise r1_gamma.")
+            speed = interval_steps * cfg.batch_size / max(interval_seconds, 1e-9)
+            metrics = {"step": step, "images_seen": trainer.images_seen, "images_per_s": round(speed, 2),
+                       "train_seconds": round(trainer.train_seconds, 1), "cpu_seconds": round(trainer.cpu_seconds, 1),
+                       **{k: round(v, 5) for k, v in values.items()}}
+            totals, interval_steps, interval_seconds = {}, 0, 0.0
+        if is_main:
+            if step % cfg.sample_every == 0 or done:
+                sample_path = trainer.write_samples(z_fixed)
+            minutes = (time.monotonic() - last_checkpoint_time) / 60
+            if step % cfg.checkpoint_every == 0 or done or minutes >= cfg.checkpoint_minutes:
+                checkpoint_path = trainer.save_checkpoint(metrics)
+                last_checkpoint_time = time.monotonic()
+            if step % cfg.metrics_every == 0 or done:
+                run.append_metrics(metrics | {"time": time.time()})
+                eta = (cfg.steps - step) * cfg.batch_size / max(metrics["images_per_s"], 1e-9)
+                state = "finished" if step >= cfg.steps else ("stopped" if stop else "running")
+                run.write_status(state, step=step, steps=cfg.steps, images_per_s=metrics["images_per_s"],
+                                 eta_s=round(eta, 1), message="")
+                if on_progress is not None:
+                    on_progress(Progress(step, cfg.steps, metrics["images_per_s"], eta, metrics,
+                                         sample_path, checkpoint_path))
+    if is_main and checkpoint_path is None:  # nothing to do (already at cfg.steps): still report where
+        checkpoint_path = run.latest_checkpoint()
+    if trainer.dist.world_size > 1:
+        dist.barrier()
+    return checkpoint_path
+
+
+def load_run_config(run_dir: str | Path, **overrides) -> TrainConfig:
+    """The TrainConfig saved in a run directory, with ``overrides`` applied (e.g. more steps)."""
+    path = RunDir(run_dir).config_file
+    if not path.is_file():
+        raise TrainingError(f"{run_dir} is not a run directory (no train_config.json)")
+    values = json.loads(path.read_text())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return from_dict(TrainConfig, values)

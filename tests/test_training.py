@@ -1,0 +1,87 @@
+import dataclasses
+import json
+
+import pytest
+
+from gan_art import losses
+from gan_art.checkpoints import load_generator, read_config
+from gan_art.data import DatasetError
+from gan_art.rundir import RunDir, step_of
+from gan_art.training import TrainingError, train
+from tests.conftest import tiny_train_config
+
+
+@pytest.mark.parametrize("arch", ["stylegan", "dcgan"])
+def test_tiny_run_writes_the_run_directory(image_folder, tmp_path, arch):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", arch)
+    seen = []
+    final = train(cfg, on_progress=seen.append)
+    run = RunDir(cfg.out)
+    assert step_of(final) == 6 and final == run.latest_checkpoint()
+    assert [step_of(p) for p in run.sample_grids()] == [0, 3, 6]
+    assert [m["step"] for m in run.read_metrics()] == [2, 4, 6]
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "images_per_s"} <= set(run.read_metrics()[0])
+    assert [p.step for p in seen] == [2, 4, 6]
+    assert run.read_status()["state"] == "finished"
+    config = read_config(final)
+    assert config["data"]["num_images"] == 24 and config["step"] == 6
+    load_generator(final)
+
+
+def test_resume_continues_from_the_saved_step(image_folder, tmp_path):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=3)
+    train(cfg)
+    final = train(dataclasses.replace(cfg, steps=7), resume=True)
+    assert step_of(final) == 7
+    assert read_config(final)["images_seen"] == 7 * cfg.batch_size
+    assert [m["step"] for m in RunDir(cfg.out).read_metrics()] == [2, 3, 4, 6, 7]
+
+
+def test_should_stop_checkpoints_and_marks_stopped(image_folder, tmp_path):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=100)
+    calls = []
+    final = train(cfg, should_stop=lambda: calls.append(1) or len(calls) >= 4)
+    assert step_of(final) == 4
+    assert RunDir(cfg.out).read_status()["state"] == "stopped"
+
+
+def test_divergence_is_reported_and_keeps_the_last_good_checkpoint(image_folder, tmp_path, monkeypatch):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=10)
+    real_d_loss = losses.d_loss
+    step = {"n": 0}
+
+    def exploding(real, fake):
+        step["n"] += 1
+        return real_d_loss(real, fake) * (float("nan") if step["n"] > 4 else 1.0)
+
+    monkeypatch.setattr(losses, "d_loss", exploding)
+    with pytest.raises(TrainingError, match="diverged"):
+        train(cfg)
+    run = RunDir(cfg.out)
+    assert run.read_status()["state"] == "failed"
+    assert step_of(run.latest_checkpoint()) == 3
+    load_generator(run.latest_checkpoint())
+
+
+def test_no_usable_images_fails_before_training(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.png").write_bytes(b"junk")
+    with pytest.raises(DatasetError):
+        train(tiny_train_config(tmp_path / "data", tmp_path / "run"))
+    assert not RunDir(tmp_path / "run").checkpoints()
+
+
+def test_only_the_newest_checkpoints_are_kept(image_folder, tmp_path):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=8, checkpoint_every=1, keep_checkpoints=2)
+    train(cfg)
+    assert [step_of(p) for p in RunDir(cfg.out).checkpoints()] == [7, 8]
+
+
+def test_saved_train_config_round_trips(image_folder, tmp_path):
+    from gan_art.training import load_run_config
+
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=2)
+    train(cfg)
+    assert load_run_config(cfg.out) == cfg
+    assert json.loads(RunDir(cfg.out).config_file.read_text())["model"]["arch"] == "stylegan"
+    assert load_run_config(cfg.out, steps=9).steps == 9
