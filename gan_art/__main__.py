@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_art train|generate|eval ...`` (see ``--help`` of each)."""
+"""Command line: ``python -m gan_art train|generate|eval|export ...`` (see ``--help`` of each)."""
 from __future__ import annotations
 
 import argparse
@@ -81,6 +81,18 @@ def cmd_eval(args: argparse.Namespace) -> None:
                                          seed=args.seed)))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from gan_art.checkpoints import export_checkpoint
+
+    print(f"exported to {export_checkpoint(args.checkpoint, args.out)}")
+
+
+def cmd_fit_attributes(args: argparse.Namespace) -> None:
+    from gan_art.attributes import fit_classifiers
+
+    print(json.dumps(fit_classifiers(args.data, args.labels, args.out, args.resolution, args.epochs)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-images", type=int, default=5000)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_eval)
+
+    p = commands.add_parser("export", help="copy a checkpoint's EMA generator (fp16) into a shippable folder")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = commands.add_parser("fit-attributes", help="train the gender/age classifiers used for labelled directions")
+    p.add_argument("--data", required=True, help="labelled face images (folder or zip)")
+    p.add_argument("--labels", required=True, help="CSV with columns file, age, gender")
+    p.add_argument("--out", default="checkpoints/attributes")
+    p.add_argument("--resolution", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=6)
+    p.set_defaults(func=cmd_fit_attributes)
     return parser
 
 

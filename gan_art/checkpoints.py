@@ -52,10 +52,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Write a safetensors file and fsync it (callers rename it into place when it must be atomic)."""
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
+    os.chmod(path, 0o644)  # safetensors creates 0600 files; checkpoints are meant to be shared
 
 
 def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torch.dtype | None = None,
@@ -68,9 +70,9 @@ def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torc
     tmp.mkdir()
     weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
                for k, v in generator.state_dict().items()}
-    _save_tensors(weights, tmp / GENERATOR_FILE)
+    save_tensors(weights, tmp / GENERATOR_FILE)
     if training_state is not None:
-        _save_tensors(training_state, tmp / STATE_FILE)
+        save_tensors(training_state, tmp / STATE_FILE)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
               "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **config}
     (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
@@ -193,3 +195,35 @@ def list_checkpoints(root: str | Path) -> list[Path]:
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
                   and (p / "config.json").is_file())
+
+
+def model_card(name: str, config: dict) -> str:
+    """A short Markdown model card from a checkpoint's config (data, licence, training, metrics)."""
+    model, data = config["model"], config.get("data", {})
+    hours = config.get("train_seconds", 0) / 3600
+    lines = [
+        f"# {name}", "",
+        f"- Architecture: `{model['arch']}`, {model['resolution']}x{model['resolution']} px, "
+        f"z_dim {model['z_dim']}, w_dim {model['w_dim']}, width {model['width']}",
+        f"- Training: {config.get('step', 0)} steps, {config.get('images_seen', 0) / 1000:.0f} kimg, "
+        f"{hours:.2f} h on {config.get('hardware', 'unknown hardware')}",
+        f"- Data: {data.get('num_images', '?')} images from `{Path(str(data.get('source', '?'))).name}` "
+        f"({data.get('num_skipped', 0)} files skipped)",
+        f"- Licence of the training data: {config.get('license', 'unknown')}",
+        f"- Last training metrics: {json.dumps(config.get('metrics', {}))}", "",
+        "Weights: `generator.safetensors` (EMA generator); everything else is in `config.json`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def export_checkpoint(source: str | Path, destination: str | Path, dtype: torch.dtype = torch.float16,
+                      card: str | None = None) -> Path:
+    """Copy a run checkpoint's EMA generator to a lean, shippable folder (no training state) + model card."""
+    loaded = load_generator(source)
+    config = {k: v for k, v in loaded.config.items()
+              if k not in ("training_state", "format", "format_version", "versions", "saved_at")}
+    config["exported_from"] = {"path": str(source), "checkpoint_id": loaded.id}
+    destination = Path(destination)
+    write_checkpoint(destination, config, loaded.generator, dtype=dtype)
+    (destination / "MODEL_CARD.md").write_text(card or model_card(destination.name, config))
+    return destination

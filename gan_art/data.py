@@ -110,6 +110,7 @@ class DataSummary:
 
     source: str
     num_images: int = 0
+    names: list[str] = field(default_factory=list)  # file names of the usable images, in tensor order
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     skipped_examples: list[str] = field(default_factory=list)  # "name: reason", first few
 
@@ -193,6 +194,7 @@ def load_images(path: str | Path, resolution: int, max_images: int = 0,
         except ImageError as exc:
             summary.skip(name, str(exc))
             continue
+        summary.names.append(name)
         if on_progress is not None and len(arrays) % 1000 == 0:
             on_progress(len(arrays))
         if max_images and len(arrays) >= max_images:

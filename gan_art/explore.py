@@ -1,29 +1,63 @@
-"""Latent-space math: seeds, truncation, style mixing, directions and interpolation."""
+"""Latent-space math: seeds, truncation, style mixing, direction edits, recipes and interpolation.
+
+Every image is reproducible from a :class:`Recipe` (checkpoint, seed and settings), which travels
+inside the PNGs the app writes, so dropping a PNG back into the app restores every control.
+"""
 from __future__ import annotations
 
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING
+
+import numpy as np
 import torch
+from PIL import Image, PngImagePlugin
 from torch import nn
 
-from gan_art.data import to_uint8
+from gan_art.data import ImageError, open_image, to_uint8
+
+if TYPE_CHECKING:
+    from gan_art.directions import Direction
+
+RECIPE_KEY = "gan_art_recipe"
+RECIPE_VERSION = 1
+LAYER_GROUPS = ("all", "coarse", "middle", "fine")
+
+
+class RecipeError(ValueError):
+    """A PNG carries no recipe, or a recipe that does not fit the loaded checkpoint."""
 
 
 def seed_latent(seed: int, z_dim: int) -> torch.Tensor:
-    """The z (1, z_dim) for ``seed``; the same on every machine (CPU Philox-free Mersenne generator)."""
+    """The z (1, z_dim) for ``seed``: the same on every machine (its own CPU generator)."""
     generator = torch.Generator().manual_seed(int(seed))
     return torch.randn(1, z_dim, generator=generator)
 
 
+def _device(generator: nn.Module) -> torch.device:
+    return next(generator.parameters()).device
+
+
+@torch.no_grad()
 def seed_ws(generator: nn.Module, seed: int, truncation_psi: float = 1.0) -> torch.Tensor:
     """Per-layer latents ws (1, num_ws, w_dim) for ``seed``."""
-    device = next(generator.parameters()).device
-    with torch.no_grad():
-        return generator.mapping(seed_latent(seed, generator.z_dim).to(device), truncation_psi)
+    return generator.mapping(seed_latent(seed, generator.z_dim).to(_device(generator)), truncation_psi)
+
+
+@torch.no_grad()
+def sample_w(generator: nn.Module, num_samples: int, seed: int, batch_size: int = 1000) -> torch.Tensor:
+    """(N, w_dim) latents w of ``num_samples`` random z (psi = 1), reproducible from ``seed``."""
+    rng = torch.Generator().manual_seed(seed)
+    z = torch.randn(num_samples, generator.z_dim, generator=rng)
+    return torch.cat([generator.mapping(c.to(_device(generator)))[:, 0].cpu() for c in z.split(batch_size)])
 
 
 @torch.no_grad()
 def synthesize(generator: nn.Module, ws: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 3, R, R) images for ws (B, num_ws, w_dim)."""
-    return to_uint8(generator.synthesis(ws)).cpu()
+    return to_uint8(generator.synthesis(ws.to(_device(generator)))).cpu()
 
 
 def generate_seeds(generator: nn.Module, seeds: list[int], truncation_psi: float = 1.0) -> torch.Tensor:
@@ -34,12 +68,141 @@ def generate_seeds(generator: nn.Module, seeds: list[int], truncation_psi: float
 def parse_seeds(text: str) -> list[int]:
     """'0-3,7' -> [0, 1, 2, 3, 7]."""
     seeds: list[int] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        if "-" in part[1:]:
-            start, end = part.split("-", 1) if not part.startswith("-") else (part, part)
-            seeds.extend(range(int(start), int(end) + 1))
-        else:
-            seeds.append(int(part))
-    if not seeds or any(s < 0 or s >= 2**32 for s in seeds):
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            start, _, end = part.partition("-")
+            seeds.extend(range(int(start), int(end or start) + 1))
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 or s >= 2**32 for s in seeds) or len(seeds) > 100_000:
         raise ValueError(f"seeds must be non-negative integers below 2**32 like '0-63' or '1,5,9', got {text!r}")
     return seeds
+
+
+def layer_range(num_ws: int, group: str) -> tuple[int, int]:
+    """ws indices [start, end) of a layer group: coarse 4-8 px, middle 16-32 px, fine 64 px and up."""
+    bounds = {"all": (0, num_ws), "coarse": (0, 4), "middle": (4, 8), "fine": (8, num_ws)}
+    if group not in bounds:
+        raise RecipeError(f"layer group must be one of {LAYER_GROUPS}, got {group!r}")
+    start, end = bounds[group]
+    return min(start, num_ws), min(end, num_ws)
+
+
+@dataclass
+class Recipe:
+    """Everything that determines an Explore image."""
+
+    checkpoint: str = "faces"  # checkpoint name as listed in the app
+    checkpoint_id: str = ""  # short hash of the generator weights
+    seed: int = 0
+    truncation_psi: float = 0.7
+    directions: dict[str, float] = field(default_factory=dict)  # direction name -> slider value (std units)
+    layers: str = "all"  # layer group the directions edit
+    latent: dict[int, float] = field(default_factory=dict)  # z index -> offset added to z
+    mix_seed: int | None = None  # style mixing: take some layers from this seed
+    mix_layers: str = "fine"  # which layer group comes from mix_seed
+    version: int = RECIPE_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Recipe:
+        try:
+            values = json.loads(text)
+            names = {f.name for f in fields(cls)}
+            values = {k: v for k, v in values.items() if k in names}
+            recipe = cls(**values)
+            recipe.latent = {int(k): float(v) for k, v in recipe.latent.items()}
+            recipe.directions = {str(k): float(v) for k, v in recipe.directions.items()}
+            recipe.seed, recipe.truncation_psi = int(recipe.seed), float(recipe.truncation_psi)
+        except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+            raise RecipeError(f"the recipe in this PNG is damaged: {exc}") from None
+        if recipe.version > RECIPE_VERSION:
+            raise RecipeError(f"recipe version {recipe.version} is newer than this app ({RECIPE_VERSION})")
+        return recipe
+
+
+@torch.no_grad()
+def recipe_ws(generator: nn.Module, directions: dict[str, Direction], recipe: Recipe) -> torch.Tensor:
+    """ws (1, num_ws, w_dim) for a recipe: seed (+ z offsets) -> truncation -> mixing -> direction edits."""
+    device = _device(generator)
+    z = seed_latent(recipe.seed, generator.z_dim)
+    for index, offset in recipe.latent.items():
+        if not 0 <= index < generator.z_dim:
+            raise RecipeError(f"latent index {index} is outside this model's z (size {generator.z_dim})")
+        z[0, index] += offset
+    ws = generator.mapping(z.to(device), recipe.truncation_psi).clone()
+    if recipe.mix_seed is not None:
+        start, end = layer_range(generator.num_ws, recipe.mix_layers)
+        ws[:, start:end] = seed_ws(generator, recipe.mix_seed, recipe.truncation_psi)[:, start:end]
+    start, end = layer_range(generator.num_ws, recipe.layers)
+    for name, value in recipe.directions.items():
+        if value == 0:
+            continue
+        if name not in directions:
+            raise RecipeError(f"direction {name!r} does not exist for this checkpoint")
+        ws[:, start:end] += value * directions[name].vector.to(device)
+    return ws
+
+
+def render(generator: nn.Module, directions: dict[str, Direction], recipe: Recipe) -> np.ndarray:
+    """The recipe's image as (R, R, 3) uint8."""
+    return synthesize(generator, recipe_ws(generator, directions, recipe))[0].permute(1, 2, 0).numpy()
+
+
+def png_with_recipe(image: np.ndarray | Image.Image, recipe: Recipe) -> bytes:
+    """PNG bytes with the recipe as a text chunk (readable by any PNG tool)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text(RECIPE_KEY, recipe.to_json())
+    info.add_text("Software", "GAN Art Studio")
+    buffer = io.BytesIO()
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def recipe_from_png(data: bytes) -> Recipe:
+    """The recipe embedded in a PNG written by :func:`png_with_recipe`; clear errors otherwise."""
+    try:
+        img = open_image(data)
+    except ImageError as exc:
+        raise RecipeError(f"could not read this file: {exc}") from None
+    if img.format != "PNG":
+        raise RecipeError(f"this is a {img.format or 'non-image'} file; drop a PNG saved by GAN Art Studio")
+    text = img.info.get(RECIPE_KEY)
+    if text is None:
+        raise RecipeError("this PNG carries no GAN Art Studio recipe (was it saved by the app's download button?)")
+    return Recipe.from_json(text)
+
+
+def interpolation_weights(num_frames: int, loop: bool) -> list[float]:
+    """Eased 0..1 positions; ``loop`` goes there and back so the animation repeats seamlessly."""
+    if num_frames < 2:
+        raise ValueError("an interpolation needs at least 2 frames")
+    ts = [0.5 - 0.5 * math.cos(math.pi * i / (num_frames - 1)) for i in range(num_frames)]
+    return ts + ts[-2:0:-1] if loop else ts
+
+
+@torch.no_grad()
+def interpolate(generator: nn.Module, ws_a: torch.Tensor, ws_b: torch.Tensor, num_frames: int = 24,
+                loop: bool = True, batch_size: int = 8) -> list[np.ndarray]:
+    """Frames (R, R, 3) uint8 along the straight line in w from ws_a to ws_b (w is smooth to walk in)."""
+    ts = torch.tensor(interpolation_weights(num_frames, loop))
+    frames = []
+    for chunk in ts.split(batch_size):
+        ws = ws_a.lerp(ws_b, chunk[:, None, None].to(ws_a))
+        frames.extend(img.permute(1, 2, 0).numpy() for img in synthesize(generator, ws))
+    return frames
+
+
+def variation_recipes(recipe: Recipe, pca_names: list[str], count: int = 16, strength: float = 1.0,
+                      seed: int = 0) -> list[Recipe]:
+    """Recipes near ``recipe``: its principal-direction sliders nudged by N(0, strength^2) each."""
+    rng = np.random.default_rng([recipe.seed, seed])
+    result = []
+    for _ in range(count):
+        directions = dict(recipe.directions)
+        for name, delta in zip(pca_names, rng.normal(0.0, strength, len(pca_names))):
+            directions[name] = round(directions.get(name, 0.0) + float(delta), 2)
+        result.append(Recipe(**{**asdict(recipe), "directions": directions}))
+    return result

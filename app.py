@@ -1,0 +1,33 @@
+"""GAN Art Studio: ``python app.py`` opens the app on http://127.0.0.1:7860 with the shipped face model."""
+from __future__ import annotations
+
+import argparse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 exposes the app)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--checkpoint", default="faces", help="checkpoint name to open first")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--checkpoints-dir", default=None, help="shipped/promoted checkpoints (default: checkpoints/)")
+    parser.add_argument("--runs-dir", default=None, help="training runs (default: runs/)")
+    parser.add_argument("--outputs-dir", default=None, help="downloads written by the app (default: outputs/)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from gan_art.studio import Studio
+    from gan_art.ui import build_app
+
+    roots = {"checkpoints_root": args.checkpoints_dir, "runs_root": args.runs_dir, "outputs_root": args.outputs_dir}
+    studio = Studio(device=args.device, default_checkpoint=args.checkpoint,
+                    **{k: v for k, v in roots.items() if v is not None})
+    app = build_app(studio)
+    app.queue(default_concurrency_limit=2)
+    app.launch(server_name=args.host, server_port=args.port, allowed_paths=[str(studio.outputs_root)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Quality of shipped face models on the training faces: multi-scale SWD and FD-EffNet.
+
+    python benchmarks/quality.py [--num-images 5000] [checkpoints/faces checkpoints/faces-dcgan]
+
+Prints one JSON line per checkpoint and a last line comparing the first (ours) with the second
+(the DCGAN reference trained for the same CPU time): ratio < 1 means the first is better.
+FD-EffNet is the FID formula on ImageNet EfficientNet-Lite0 features, not the published FID.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gan_art.metrics import evaluate_checkpoint  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-64.zip"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="*", default=[str(ROOT / "checkpoints" / "faces"),
+                                                             str(ROOT / "checkpoints" / "faces-dcgan")])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--num-images", type=int, default=5000)
+    args = parser.parse_args()
+    results = []
+    for checkpoint in args.checkpoints:
+        results.append(evaluate_checkpoint(checkpoint, args.data, num_images=args.num_images))
+        print(json.dumps(results[-1]), flush=True)
+    if len(results) >= 2:
+        ours, reference = results[0], results[1]
+        print(json.dumps({"benchmark": "quality", "ours": ours["checkpoint"], "reference": reference["checkpoint"],
+                          "swd_avg_ratio": round(ours["swd_avg"] / reference["swd_avg"], 3),
+                          "fd_effnet_ratio": round(ours["fd_effnet"] / reference["fd_effnet"], 3)}))
+
+
+if __name__ == "__main__":
+    main()

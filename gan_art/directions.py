@@ -1,0 +1,163 @@
+"""Semantic directions in the intermediate latent space w, computed once per checkpoint and cached.
+
+* principal directions (GANSpace, Härkönen et al. 2020): PCA of w over many sampled z;
+* labelled directions (InterFaceGAN, Shen et al. 2020): a linear fit in w of an attribute
+  classifier's scores on generated faces (age, gender), age made orthogonal to gender;
+* custom directions: a named combination of slider values saved by a user.
+
+A direction's vector is the w offset of one slider unit, scaled to one standard deviation of w
+along it, so that slider values are comparable across directions (+-3 is a strong edit).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from torch import nn
+
+from gan_art.checkpoints import CheckpointError, read_tensors, save_tensors
+from gan_art.config import save_json
+from gan_art.explore import sample_w
+
+DIRECTIONS_FILE = "directions.safetensors"
+DIRECTIONS_META = "directions.json"
+CUSTOM_DIR = "custom-directions"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}$")
+
+
+class DirectionError(ValueError):
+    """A direction name or file is invalid."""
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A named latent direction: ``vector`` is the w offset (w_dim,) of one slider unit."""
+
+    name: str
+    kind: str  # "pca", "labelled" or "custom"
+    vector: torch.Tensor
+    description: str = ""
+
+
+def _canonical_sign(vectors: torch.Tensor) -> torch.Tensor:
+    # SVD signs are arbitrary; fix them so the same samples always give the same directions
+    index = vectors.abs().argmax(1)
+    signs = vectors.gather(1, index[:, None]).sign()
+    return vectors * signs
+
+
+def pca_directions(generator: nn.Module, num_components: int = 12, num_samples: int = 20_000,
+                   seed: int = 0) -> list[Direction]:
+    """The principal axes of w, largest variance first, each scaled to its standard deviation."""
+    w = sample_w(generator, num_samples, seed).double()
+    centered = w - w.mean(0)
+    _, singular, vh = torch.linalg.svd(centered, full_matrices=False)
+    stds = singular / (len(w) - 1) ** 0.5
+    k = min(num_components, vh.shape[0])
+    vectors = _canonical_sign(vh[:k])
+    return [Direction(f"PC{i + 1}", "pca", (vectors[i] * stds[i]).float(),
+                      f"principal direction {i + 1} of w ({100 * stds[i] ** 2 / stds.square().sum():.1f}% of variance)")
+            for i in range(k)]
+
+
+def fit_linear_direction(w: torch.Tensor, scores: torch.Tensor, ridge: float = 1e-3) -> torch.Tensor:
+    """Unit normal of the least-squares linear fit scores ~ w @ beta (ridge-regularised), (w_dim,)."""
+    w = w.double() - w.double().mean(0)
+    y = scores.double() - scores.double().mean()
+    gram = w.T @ w / len(w)
+    beta = torch.linalg.solve(gram + ridge * torch.eye(len(gram), dtype=gram.dtype) * gram.trace() / len(gram),
+                              w.T @ y / len(w))
+    return beta / beta.norm()
+
+
+def labelled_directions(generator: nn.Module, classifier: nn.Module, num_samples: int = 10_000, seed: int = 1,
+                        batch_size: int = 100) -> list[Direction]:
+    """Age and gender directions from classifier scores of generated faces (psi = 1)."""
+    from gan_art.attributes import predict
+
+    w = sample_w(generator, num_samples, seed)
+    num_ws = generator.num_ws
+    scores = []
+    with torch.no_grad():
+        for chunk in w.split(batch_size):
+            images = generator.synthesis(chunk[:, None, :].expand(-1, num_ws, -1))
+            scores.append(predict(classifier, ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)))
+    scores = torch.cat(scores)
+    gender = fit_linear_direction(w, scores[:, 0].clamp(-8, 8))
+    age = fit_linear_direction(w, scores[:, 1])
+    age = age - (age @ gender) * gender  # conditional edit: changing age should not change gender
+    age = age / age.norm()
+    centered = (w - w.mean(0)).double()
+    result = []
+    fits = (("age", age, scores[:, 1], "years"), ("gender", gender, scores[:, 0], "logit"))
+    for name, unit, score, unit_name in fits:
+        std = (centered @ unit).std()
+        slope = fit_slope(centered @ unit / std, score)
+        description = (f"older (+{slope:.1f} {unit_name} per unit)" if name == "age"
+                       else f"more female (+{slope:.2f} {unit_name} per unit)")
+        result.append(Direction(name, "labelled", (unit * std).float(), description))
+    return result
+
+
+def fit_slope(x: torch.Tensor, y: torch.Tensor) -> float:
+    x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
+    return float((x @ y) / (x @ x))
+
+
+def save_directions(folder: str | Path, directions: list[Direction], meta: dict) -> None:
+    """Write the computed (non-custom) directions beside a checkpoint."""
+    folder = Path(folder)
+    tmp = folder / (DIRECTIONS_FILE + ".tmp")
+    save_tensors({f"{d.kind}/{d.name}": d.vector for d in directions}, tmp)
+    tmp.replace(folder / DIRECTIONS_FILE)
+    entries = [{"name": d.name, "kind": d.kind, "description": d.description} for d in directions]
+    save_json(folder / DIRECTIONS_META, {"format_version": 1, **meta, "directions": entries})
+
+
+def load_directions(folder: str | Path) -> list[Direction]:
+    """Directions cached beside a checkpoint, then its custom directions (sorted by name)."""
+    folder = Path(folder)
+    if not (folder / DIRECTIONS_META).is_file():
+        return []
+    meta = json.loads((folder / DIRECTIONS_META).read_text())
+    tensors = read_tensors(folder / DIRECTIONS_FILE)
+    directions = [Direction(e["name"], e["kind"], tensors[f"{e['kind']}/{e['name']}"], e.get("description", ""))
+                  for e in meta["directions"]]
+    for file in sorted((folder / CUSTOM_DIR).glob("*.safetensors")):
+        try:
+            with safe_open(str(file), "pt") as f:
+                description = (f.metadata() or {}).get("description", "")
+            vector = read_tensors(file)["vector"]
+        except (CheckpointError, KeyError, OSError, ValueError):
+            continue  # a damaged custom direction must not hide the others
+        directions.append(Direction(file.stem, "custom", vector, description))
+    return directions
+
+
+def check_name(name: str) -> str:
+    """A user-typed direction name, validated so it can never escape its folder."""
+    name = name.strip()
+    if not NAME_PATTERN.match(name):
+        raise DirectionError("a direction name is 1-40 letters, digits, spaces, '-' or '_', "
+                             "starting with a letter or digit")
+    return name
+
+
+def save_custom_direction(folder: str | Path, name: str, vector: torch.Tensor, description: str) -> Path:
+    """Save a user's direction (one slider unit = ``vector``) beside the checkpoint."""
+    name = check_name(name)
+    if float(vector.norm()) == 0:
+        raise DirectionError("all sliders are at 0: move some sliders first, then save their combination")
+    target = Path(folder) / CUSTOM_DIR
+    target.mkdir(exist_ok=True)
+    from safetensors.torch import save_file
+
+    path = target / f"{name}.safetensors"
+    tmp = target / f".{name}.tmp"
+    save_file({"vector": vector.detach().float().contiguous()}, str(tmp), metadata={"description": description})
+    tmp.replace(path)
+    return path

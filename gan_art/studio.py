@@ -1,0 +1,189 @@
+"""The facade the UI calls: checkpoints by name, Explore rendering, exports. No Gradio here.
+
+Models are loaded once per process and shared by every browser session (an LRU of a few);
+per-session state (sliders, favourites) lives in the UI as plain values and recipes.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gan_art.checkpoints import Checkpoint, CheckpointError, list_checkpoints, load_generator
+from gan_art.directions import (
+    Direction,
+    DirectionError,
+    load_directions,
+    pca_directions,
+    save_custom_direction,
+    save_directions,
+)
+from gan_art.explore import (
+    Recipe,
+    RecipeError,
+    interpolate,
+    png_with_recipe,
+    recipe_from_png,
+    recipe_ws,
+    render,
+    variation_recipes,
+)
+from gan_art.rundir import RunDir
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = "faces"
+RUN_PREFIX = "runs/"
+UPSCALED_SIZE = 256  # the browser scales further; a bigger server-side image costs encode time
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    checkpoint: Checkpoint
+    directions: dict[str, Direction]
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        return self.checkpoint.generator
+
+    def names(self, kind: str) -> list[str]:
+        return [d.name for d in self.directions.values() if d.kind == kind]
+
+
+class Studio:
+    """Shared, thread-safe application state: where things live and the loaded models."""
+
+    def __init__(self, checkpoints_root: str | Path = REPO / "checkpoints", runs_root: str | Path = REPO / "runs",
+                 outputs_root: str | Path = REPO / "outputs", device: str = "cpu", max_models: int = 3,
+                 default_checkpoint: str = DEFAULT_CHECKPOINT) -> None:
+        self.checkpoints_root = Path(checkpoints_root)
+        self.runs_root = Path(runs_root)
+        self.outputs_root = Path(outputs_root)
+        self.device = torch.device(device)
+        self.max_models = max_models
+        self.default_checkpoint = default_checkpoint
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def list_checkpoints(self) -> list[str]:
+        """Names of shipped checkpoints, then of runs that have a checkpoint (newest runs last)."""
+        names = [p.name for p in list_checkpoints(self.checkpoints_root)]
+        if self.runs_root.is_dir():
+            runs = sorted((p for p in self.runs_root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+            names += [RUN_PREFIX + p.name for p in runs if RunDir(p).latest_checkpoint() is not None]
+        return names
+
+    def checkpoint_path(self, name: str) -> Path:
+        """The folder for a listed name; anything not listed (paths, '..') is refused."""
+        if name not in self.list_checkpoints():
+            raise CheckpointError(f"no checkpoint named {name!r}; choose one of {self.list_checkpoints()}")
+        if name.startswith(RUN_PREFIX):
+            return RunDir(self.runs_root / name[len(RUN_PREFIX):]).latest_checkpoint()
+        return self.checkpoints_root / name
+
+    def model(self, name: str) -> LoadedModel:
+        """Load (once) a checkpoint by name, with its directions (principal ones computed if missing)."""
+        path = self.checkpoint_path(name)
+        key = f"{name}@{path}"
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            checkpoint = load_generator(path, self.device)
+            directions = load_directions(path)
+            if not any(d.kind == "pca" for d in directions):
+                directions = pca_directions(checkpoint.generator) + directions
+                try:
+                    save_directions(path, directions, {"checkpoint_id": checkpoint.id})
+                except OSError:
+                    pass  # read-only checkpoint folder: keep them in memory only
+            loaded = LoadedModel(name, checkpoint, {d.name: d for d in directions})
+            self._models[key] = loaded
+            while len(self._models) > self.max_models:
+                self._models.popitem(last=False)
+            return loaded
+
+    def reload_directions(self, name: str) -> LoadedModel:
+        loaded = self.model(name)
+        loaded.directions = {d.name: d for d in load_directions(loaded.checkpoint.path)}
+        return loaded
+
+    # ---- explore -----------------------------------------------------------------------------
+    def render(self, recipe: Recipe) -> tuple[np.ndarray, Recipe]:
+        """The recipe's image (R, R, 3) uint8 and the recipe stamped with the checkpoint id."""
+        loaded = self.model(recipe.checkpoint)
+        recipe = replace(recipe, checkpoint_id=loaded.checkpoint.id)
+        return render(loaded.generator, loaded.directions, recipe), recipe
+
+    def upscale(self, image: np.ndarray, size: int = UPSCALED_SIZE) -> np.ndarray:
+        return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+
+    def output_path(self, suffix: str) -> Path:
+        self.outputs_root.mkdir(parents=True, exist_ok=True)
+        return self.outputs_root / f"{uuid.uuid4().hex[:12]}{suffix}"
+
+    def save_recipe_png(self, image: np.ndarray, recipe: Recipe) -> Path:
+        path = self.output_path(".png")
+        path.write_bytes(png_with_recipe(image, recipe))
+        return path
+
+    def read_recipe(self, data: bytes) -> Recipe:
+        """A recipe from a dropped PNG, checked against the checkpoints this app has."""
+        recipe = recipe_from_png(data)
+        if recipe.checkpoint not in self.list_checkpoints():
+            raise RecipeError(f"this PNG was made with checkpoint {recipe.checkpoint!r}, which is not available "
+                              f"here (available: {', '.join(self.list_checkpoints())})")
+        loaded = self.model(recipe.checkpoint)
+        if recipe.checkpoint_id and recipe.checkpoint_id != loaded.checkpoint.id:
+            raise RecipeError(f"checkpoint {recipe.checkpoint!r} has changed since this PNG was made "
+                              f"(weights {loaded.checkpoint.id}, PNG {recipe.checkpoint_id}); it would not reproduce")
+        return recipe
+
+    def variations(self, recipe: Recipe, strength: float = 1.0, seed: int = 0) -> list[tuple[np.ndarray, Recipe]]:
+        loaded = self.model(recipe.checkpoint)
+        recipes = variation_recipes(recipe, loaded.names("pca"), 16, strength, seed)
+        return [self.render(r) for r in recipes]
+
+    def interpolation(self, recipe_a: Recipe, recipe_b: Recipe, num_frames: int = 24, loop: bool = True,
+                      fps: int = 12, upscale: int = 256) -> tuple[Path, Path]:
+        """An interpolation from recipe_a to recipe_b written as (GIF, MP4)."""
+        if recipe_a.checkpoint != recipe_b.checkpoint:
+            raise RecipeError("both ends of an interpolation must use the same checkpoint")
+        if not 2 <= num_frames <= 240:
+            raise ValueError("frames must be between 2 and 240")
+        loaded = self.model(recipe_a.checkpoint)
+        ws_a = recipe_ws(loaded.generator, loaded.directions, recipe_a)
+        ws_b = recipe_ws(loaded.generator, loaded.directions, recipe_b)
+        frames = [self.upscale(f, upscale) for f in interpolate(loaded.generator, ws_a, ws_b, num_frames, loop)]
+        gif = self.output_path(".gif")
+        images = [Image.fromarray(f) for f in frames]
+        images[0].save(gif, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+        mp4 = self.output_path(".mp4")
+        import imageio.v2 as imageio  # imageio-ffmpeg bundles a static ffmpeg binary
+
+        with imageio.get_writer(mp4, fps=fps, codec="libx264", quality=8, macro_block_size=16,
+                                ffmpeg_log_level="error") as writer:
+            for frame in frames:
+                writer.append_data(frame)
+        return gif, mp4
+
+    def save_direction(self, name: str, recipe: Recipe) -> Direction:
+        """Save the recipe's current slider combination as a new named direction of its checkpoint."""
+        loaded = self.model(recipe.checkpoint)
+        vector = torch.zeros_like(next(iter(loaded.directions.values())).vector)
+        parts = []
+        for direction_name, value in recipe.directions.items():
+            if value and direction_name in loaded.directions:
+                vector += value * loaded.directions[direction_name].vector
+                parts.append(f"{value:+g} {direction_name}")
+        if name.strip() in loaded.directions and loaded.directions[name.strip()].kind != "custom":
+            raise DirectionError(f"{name!r} is a built-in direction name; choose another")
+        save_custom_direction(loaded.checkpoint.path, name, vector, " ".join(parts))
+        return self.reload_directions(recipe.checkpoint).directions[name.strip()]

@@ -1,0 +1,302 @@
+"""Explore tab: latent sliders over a generator, live; recipes in PNGs; favourites; interpolation."""
+from __future__ import annotations
+
+import random
+
+import gradio as gr
+
+from gan_art.checkpoints import CheckpointError
+from gan_art.directions import DirectionError
+from gan_art.explore import LAYER_GROUPS, Recipe, RecipeError
+from gan_art.studio import Studio
+
+NUM_PCA = 12
+LABELLED = ("age", "gender")
+NUM_CUSTOM = 6
+NUM_LATENT = 8
+USER_ERRORS = (CheckpointError, DirectionError, RecipeError, ValueError, OSError)
+
+
+def _slider(label: str, visible: bool = True, span: float = 5.0) -> gr.Slider:
+    return gr.Slider(-span, span, value=0.0, step=0.1, label=label, visible=visible, min_width=120)
+
+
+class ExploreControls:
+    """The tab's input widgets and the mapping between their values and a :class:`Recipe`."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        names = studio.list_checkpoints()
+        default = studio.default_checkpoint if studio.default_checkpoint in names else (names[0] if names else None)
+        with gr.Row():
+            self.checkpoint = gr.Dropdown(names, value=default, label="Checkpoint", scale=4)
+            self.refresh = gr.Button("↻ Refresh list", scale=1, size="sm")
+        with gr.Row():
+            self.seed = gr.Number(0, precision=0, minimum=0, maximum=2**32 - 1, label="Seed", scale=3)
+            self.random = gr.Button("🎲 Random seed", scale=1, size="sm")
+        self.psi = gr.Slider(0.0, 1.5, value=0.7, step=0.05, label="Truncation ψ",
+                             info="0 = the average face, 1 = full variety")
+        self.layers = gr.Radio(list(LAYER_GROUPS), value="all", label="Directions edit these layers",
+                               info="coarse: pose, face shape · middle: features, hair · fine: colour, texture")
+        with gr.Accordion("Labelled directions", open=True):
+            self.labelled = [_slider(name) for name in LABELLED]
+        with gr.Accordion("Principal directions (GANSpace PCA of w)", open=True):
+            self.pca = [_slider(f"PC{i + 1}") for i in range(NUM_PCA)]
+        with gr.Accordion("Your directions", open=False):
+            self.custom = [_slider(f"custom {i + 1}", visible=False) for i in range(NUM_CUSTOM)]
+            with gr.Row():
+                self.direction_name = gr.Textbox(label="Name", placeholder="e.g. smiling", scale=3)
+                self.save_direction = gr.Button("Save current sliders as a direction", scale=2)
+        with gr.Accordion("Raw latent z (first dimensions)", open=False):
+            self.latent = [_slider(f"z[{i}]", span=3.0) for i in range(NUM_LATENT)]
+        with gr.Accordion("Style mixing", open=False):
+            with gr.Row():
+                self.mix_on = gr.Checkbox(False, label="Mix with a second seed")
+                self.mix_seed = gr.Number(1, precision=0, minimum=0, maximum=2**32 - 1, label="Second seed")
+            self.mix_layers = gr.Radio(["coarse", "middle", "fine"], value="fine",
+                                       label="Layers taken from the second seed")
+        self.reset = gr.Button("Reset sliders")
+        self.custom_names = gr.State([])
+
+    @property
+    def settings(self) -> list:
+        return [self.checkpoint, self.seed, self.psi, self.layers, self.mix_on, self.mix_seed, self.mix_layers]
+
+    @property
+    def sliders(self) -> list[gr.Slider]:
+        return [*self.labelled, *self.pca, *self.custom, *self.latent]
+
+    @property
+    def inputs(self) -> list:
+        """Every control, in the order :meth:`to_recipe` and :meth:`control_updates` use."""
+        return [*self.settings, self.custom_names, *self.sliders]
+
+    def to_recipe(self, values: list) -> Recipe:
+        checkpoint, seed, psi, layers, mix_on, mix_seed, mix_layers, custom_names, *sliders = values
+        if not checkpoint:
+            raise CheckpointError("no checkpoint available: train one in the Train tab or restore checkpoints/")
+        labelled, rest = sliders[:len(LABELLED)], sliders[len(LABELLED):]
+        pca, rest = rest[:NUM_PCA], rest[NUM_PCA:]
+        custom, latent = rest[:NUM_CUSTOM], rest[NUM_CUSTOM:]
+        names = [*LABELLED, *(f"PC{i + 1}" for i in range(NUM_PCA)), *custom_names]
+        amounts = [*labelled, *pca, *custom[:len(custom_names)]]
+        loaded = self.studio.model(checkpoint)
+        directions = {n: round(float(v), 3) for n, v in zip(names, amounts) if v and n in loaded.directions}
+        return Recipe(checkpoint=checkpoint, seed=int(seed or 0), truncation_psi=float(psi), directions=directions,
+                      layers=layers, latent={i: round(float(v), 3) for i, v in enumerate(latent) if v},
+                      mix_seed=int(mix_seed) if mix_on else None, mix_layers=mix_layers)
+
+    def control_updates(self, recipe: Recipe) -> list:
+        """Values/updates for ``inputs`` that show ``recipe`` on its checkpoint."""
+        loaded = self.studio.model(recipe.checkpoint)
+        values = recipe.directions
+        custom_names = loaded.names("custom")[:NUM_CUSTOM]
+        described = loaded.directions
+        updates = [recipe.checkpoint, recipe.seed, recipe.truncation_psi, recipe.layers, recipe.mix_seed is not None,
+                   recipe.mix_seed if recipe.mix_seed is not None else 1, recipe.mix_layers, custom_names]
+        updates += [gr.Slider(value=values.get(n, 0.0), visible=n in described,
+                              info=described[n].description if n in described else None) for n in LABELLED]
+        updates += [gr.Slider(value=values.get(f"PC{i + 1}", 0.0), visible=f"PC{i + 1}" in described)
+                    for i in range(NUM_PCA)]
+        updates += [gr.Slider(value=values.get(custom_names[i], 0.0), visible=True, label=custom_names[i],
+                              info=described[custom_names[i]].description)
+                    if i < len(custom_names) else gr.Slider(value=0.0, visible=False) for i in range(NUM_CUSTOM)]
+        updates += [gr.Slider(value=recipe.latent.get(i, 0.0)) for i in range(NUM_LATENT)]
+        return updates
+
+
+class ExploreView:
+    """The output widgets, and how a rendered recipe fills them."""
+
+    def __init__(self) -> None:
+        # WebP keeps the live view fast to encode; downloads are lossless PNGs with the recipe
+        self.big = gr.Image(label="Upscaled view", interactive=False, format="webp", height=512,
+                            buttons=["fullscreen"], elem_id="explore-big")
+        with gr.Row():
+            self.small = gr.Image(label="Native resolution", interactive=False, format="png", height=128, buttons=[])
+            with gr.Column():
+                self.download = gr.DownloadButton("⬇ Download PNG (with recipe)", value=None)
+                self.favourite = gr.Button("☆ Add to favourites")
+        self.message = gr.Markdown()
+        self.recipe = gr.Code(label="Recipe (embedded in every downloaded PNG)", language="json", interactive=False)
+
+    @property
+    def outputs(self) -> list:
+        return [self.big, self.small, self.download, self.recipe, self.message]
+
+    @staticmethod
+    def show(studio: Studio, recipe: Recipe, message: str = "") -> list:
+        image, recipe = studio.render(recipe)
+        png = studio.save_recipe_png(image, recipe)
+        return [studio.upscale(image), image, str(png), recipe.to_json(), message]
+
+    @staticmethod
+    def error(exc: Exception) -> list:
+        return [gr.skip()] * 4 + [f"⚠️ {exc}"]
+
+
+def build_explore_tab(studio: Studio, app: gr.Blocks) -> None:
+    with gr.Tab("Explore"):
+        with gr.Row():
+            with gr.Column(scale=2, min_width=320):
+                controls = ExploreControls(studio)
+            with gr.Column(scale=3):
+                view = ExploreView()
+                recipe_drop = gr.File(label="Drop a PNG saved by this app to restore its controls",
+                                      file_types=[".png"], type="binary")
+                extras = _ExtrasWidgets()
+
+    def render_controls(*values):
+        try:
+            return ExploreView.show(studio, controls.to_recipe(list(values)))
+        except USER_ERRORS as exc:
+            return ExploreView.error(exc)
+
+    live = dict(fn=render_controls, inputs=controls.inputs, outputs=view.outputs, show_progress="hidden",
+                trigger_mode="always_last", concurrency_id="render", concurrency_limit=2)
+    gr.on([s.input for s in controls.sliders] + [controls.psi.input, controls.seed.submit, controls.layers.input,
+                                               controls.mix_on.input, controls.mix_layers.input,
+                                               controls.mix_seed.submit], api_name="render", **live)
+
+    restore_outputs = [*controls.inputs, *view.outputs]
+    no_change = [gr.skip()] * len(controls.inputs)
+
+    def apply(recipe: Recipe, message: str = "") -> list:
+        """Set every control to ``recipe`` and show its image."""
+        try:
+            return controls.control_updates(recipe) + ExploreView.show(studio, recipe, message)
+        except USER_ERRORS as exc:
+            return no_change + ExploreView.error(exc)
+
+    def start_fresh(checkpoint, seed, psi):
+        return apply(Recipe(checkpoint=checkpoint, seed=int(seed or 0), truncation_psi=float(psi)))
+
+    fresh = dict(fn=start_fresh, inputs=[controls.checkpoint, controls.seed, controls.psi], outputs=restore_outputs)
+    controls.checkpoint.input(api_name="load_checkpoint", **fresh)
+    controls.reset.click(api_name="reset", **fresh)
+    controls.random.click(lambda: random.randrange(2**32), outputs=controls.seed, api_name=False).then(
+        api_name=False, **live)
+    controls.refresh.click(lambda: gr.Dropdown(choices=studio.list_checkpoints()), outputs=controls.checkpoint,
+                           api_name=False)
+
+    def restore(data: bytes | None):
+        if not data:
+            return no_change + [gr.skip()] * 5
+        try:
+            recipe = studio.read_recipe(data)
+        except USER_ERRORS as exc:
+            return no_change + ExploreView.error(exc)
+        return apply(recipe, "Restored from the PNG's recipe ✓")
+
+    recipe_drop.upload(restore, inputs=recipe_drop, outputs=restore_outputs, api_name="restore")
+
+    def save_direction(name, *values):
+        try:
+            recipe = controls.to_recipe(list(values))
+            direction = studio.save_direction(name, recipe)
+            return apply(recipe, f"Saved direction **{direction.name}** ({direction.description})")
+        except USER_ERRORS as exc:
+            return no_change + ExploreView.error(exc)
+
+    controls.save_direction.click(save_direction, inputs=[controls.direction_name, *controls.inputs],
+                                  outputs=restore_outputs, api_name="save_direction")
+    _wire_extras(studio, controls, view, extras, apply, restore_outputs)
+    app.load(api_name=False, **fresh)  # the first face appears as soon as the page opens
+
+
+class _ExtrasWidgets:
+    def __init__(self) -> None:
+        self.favourites = gr.State([])  # [{"recipe": json, "png": path}]
+        with gr.Accordion("Favourites and interpolation", open=False):
+            self.gallery = gr.Gallery(label="Favourites (this session) · click one to make it current", columns=6,
+                                      height=180, allow_preview=False)
+            with gr.Row():
+                self.end_a = gr.Dropdown([], label="From", info="a favourite, or type a seed", allow_custom_value=True)
+                self.end_b = gr.Dropdown([], label="To", allow_custom_value=True)
+            with gr.Row():
+                self.frames = gr.Slider(4, 120, value=24, step=1, label="Frames")
+                self.fps = gr.Slider(2, 30, value=12, step=1, label="Frames per second")
+                self.loop = gr.Checkbox(True, label="Loop (there and back)")
+            self.animate = gr.Button("Make interpolation (GIF + MP4)")
+            with gr.Row():
+                self.gif = gr.Image(label="GIF", interactive=False, format="gif", type="filepath")
+                self.mp4 = gr.Video(label="MP4", interactive=False)
+            self.files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        with gr.Accordion("Variations around the current face", open=False):
+            self.strength = gr.Slider(0.1, 3.0, value=1.0, step=0.1, label="How far (standard deviations)")
+            self.vary = gr.Button("Show 16 variations")
+            self.variations = gr.Gallery(label="Click one to make it current", columns=4, height=420,
+                                         allow_preview=False)
+            self.variation_recipes = gr.State([])
+
+
+def describe(recipe: Recipe, index: int) -> str:
+    edits = ", ".join(f"{k} {v:+g}" for k, v in recipe.directions.items())
+    return f"{index + 1}: seed {recipe.seed}" + (f" ({edits})" if edits else "")
+
+
+def recipe_of(choice: str | None, favourites: list[dict], template: Recipe) -> Recipe:
+    """A favourite chosen by its label, or a plain seed typed by the user."""
+    for index, item in enumerate(favourites):
+        recipe = Recipe.from_json(item["recipe"])
+        if choice == describe(recipe, index):
+            return recipe
+    try:
+        return Recipe(checkpoint=template.checkpoint, seed=int(str(choice).strip()),
+                      truncation_psi=template.truncation_psi)
+    except ValueError:
+        raise RecipeError(f"choose a favourite or type a seed number, not {choice!r}") from None
+
+
+def _wire_extras(studio: Studio, controls: ExploreControls, view: ExploreView, extras: _ExtrasWidgets,
+                 apply, restore_outputs: list) -> None:
+    def add_favourite(favourites: list[dict], recipe_json: str):
+        if not recipe_json:
+            return favourites, gr.skip(), gr.skip(), gr.skip()
+        recipe = Recipe.from_json(recipe_json)
+        image, recipe = studio.render(recipe)
+        favourites = favourites + [{"recipe": recipe.to_json(), "png": str(studio.save_recipe_png(image, recipe))}]
+        labels = [describe(Recipe.from_json(f["recipe"]), i) for i, f in enumerate(favourites)]
+        gallery = [(f["png"], label) for f, label in zip(favourites, labels)]
+        return favourites, gallery, gr.Dropdown(choices=labels), gr.Dropdown(choices=labels)
+
+    view.favourite.click(add_favourite, inputs=[extras.favourites, view.recipe],
+                         outputs=[extras.favourites, extras.gallery, extras.end_a, extras.end_b], api_name="favourite")
+
+    def pick_favourite(favourites: list[dict], event: gr.SelectData):
+        return apply(Recipe.from_json(favourites[event.index]["recipe"]))
+
+    extras.gallery.select(pick_favourite, inputs=extras.favourites, outputs=restore_outputs, api_name=False)
+
+    def make_interpolation(favourites, choice_a, choice_b, frames, fps, loop, recipe_json, progress=gr.Progress()):
+        try:
+            template = Recipe.from_json(recipe_json) if recipe_json else Recipe()
+            recipe_a = recipe_of(choice_a, favourites, template)
+            recipe_b = recipe_of(choice_b, favourites, template)
+            progress(0.1, desc="rendering frames")
+            gif, mp4 = studio.interpolation(recipe_a, recipe_b, int(frames), bool(loop), int(fps))
+        except USER_ERRORS as exc:
+            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {exc}"
+        return str(gif), str(mp4), [str(gif), str(mp4)], ""
+
+    extras.animate.click(make_interpolation,
+                         inputs=[extras.favourites, extras.end_a, extras.end_b, extras.frames, extras.fps,
+                                 extras.loop, view.recipe],
+                         outputs=[extras.gif, extras.mp4, extras.files, view.message], api_name="interpolate",
+                         concurrency_id="render")
+
+    def make_variations(recipe_json: str, strength: float):
+        if not recipe_json:
+            return gr.skip(), gr.skip()
+        results = studio.variations(Recipe.from_json(recipe_json), float(strength))
+        return [studio.upscale(image, 128) for image, _ in results], [r.to_json() for _, r in results]
+
+    extras.vary.click(make_variations, inputs=[view.recipe, extras.strength],
+                      outputs=[extras.variations, extras.variation_recipes], api_name="variations",
+                      concurrency_id="render")
+
+    def pick_variation(recipes: list[str], event: gr.SelectData):
+        return apply(Recipe.from_json(recipes[event.index]), "Variation applied: its sliders are set above")
+
+    extras.variations.select(pick_variation, inputs=extras.variation_recipes, outputs=restore_outputs,
+                             api_name=False)

@@ -1,0 +1,95 @@
+"""The real app end to end: gradio_client against the API, headless Chromium against the page."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app_server import ARTIFACTS, AppServer, open_browser
+
+gradio_client = pytest.importorskip("gradio_client")
+
+NUM_SLIDERS = 2 + 12 + 6 + 8  # labelled, principal, custom, raw z (see gan_art/ui/explore.py)
+PC1 = 7 + 2  # index of the PC1 slider in /render's inputs
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    server = AppServer(tmp_path_factory.mktemp("app"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return gradio_client.Client(app.url, verbose=False)
+
+
+def render_args(seed=5, pc1=0.0):
+    args = ["faces", seed, 0.7, "all", False, 1, "fine"] + [0.0] * NUM_SLIDERS
+    args[PC1] = pc1
+    return args
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_generate_move_a_direction_and_round_trip_the_recipe(client):
+    big, small, png, recipe, message = client.predict(*render_args(), api_name="/render")
+    assert message == "" and '"seed": 5' in recipe
+    assert pixels(small).shape == (64, 64, 3) and pixels(big).shape[0] > 64
+    moved = client.predict(*render_args(pc1=3.0), api_name="/render")
+    assert '"PC1": 3.0' in moved[3]
+    assert np.abs(pixels(moved[1]).astype(int) - pixels(small)).mean() > 2
+
+    restored = client.predict(gradio_client.handle_file(moved[2]), api_name="/restore")
+    assert restored[0] == "faces" and restored[1] == 5 and restored[-1].startswith("Restored")
+    assert np.array_equal(pixels(restored[-4]), pixels(moved[1]))  # bit-identical native image
+    assert pixels(png).shape == (64, 64, 3)
+
+
+def test_bad_recipe_files_give_a_visible_message(client, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8)).save(plain)
+    for path, expected in ((text, "could not read"), (plain, "no GAN Art Studio recipe")):
+        result = client.predict(gradio_client.handle_file(str(path)), api_name="/restore")
+        assert result[-1].startswith("⚠️") and expected in result[-1]
+
+
+def test_recipe_for_a_missing_checkpoint_gives_a_visible_message(client, tmp_path):
+    from gan_art.explore import Recipe, png_with_recipe
+
+    path = tmp_path / "other.png"
+    path.write_bytes(png_with_recipe(np.zeros((8, 8, 3), np.uint8), Recipe(checkpoint="cats")))
+    result = client.predict(gradio_client.handle_file(str(path)), api_name="/restore")
+    assert "not available here" in result[-1]
+
+
+@pytest.mark.browser
+def test_dragging_a_slider_in_chromium_changes_the_face(app):
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app.url)
+        image = page.locator("#explore-big img")
+        image.wait_for(timeout=60_000)
+        source = image.get_attribute("src")
+        before = Image.open(io.BytesIO(image.screenshot()))
+        box = page.get_by_label("range slider for PC1", exact=True).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        page.wait_for_function("(src) => document.querySelector('#explore-big img')?.src !== src", arg=source,
+                               timeout=30_000)
+        page.wait_for_timeout(500)
+        after = Image.open(io.BytesIO(image.screenshot()))
+        assert '"PC1": ' in page.locator(".cm-content").first.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
+    diff = np.abs(np.asarray(before.convert("RGB"), int) - np.asarray(after.convert("RGB").resize(before.size), int))
+    assert diff.mean() > 2, "the face did not change after dragging PC1"

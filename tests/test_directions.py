@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+from gan_art.directions import (
+    DirectionError,
+    fit_linear_direction,
+    labelled_directions,
+    load_directions,
+    pca_directions,
+    save_custom_direction,
+    save_directions,
+)
+from gan_art.models import build_generator
+from tests.conftest import tiny_model
+
+
+@pytest.fixture
+def generator():
+    torch.manual_seed(0)
+    return build_generator(tiny_model()).eval()
+
+
+def test_pca_directions_are_deterministic_and_orthonormal(generator):
+    first = pca_directions(generator, num_components=6, num_samples=2000, seed=0)
+    second = pca_directions(generator, num_components=6, num_samples=2000, seed=0)
+    assert [d.name for d in first] == [f"PC{i}" for i in range(1, 7)]
+    for a, b in zip(first, second):
+        assert torch.equal(a.vector, b.vector)
+    vectors = torch.stack([d.vector for d in first])
+    units = vectors / vectors.norm(dim=1, keepdim=True)
+    assert torch.allclose(units @ units.T, torch.eye(6), atol=1e-5)
+    norms = vectors.norm(dim=1)
+    assert (norms[:-1] >= norms[1:]).all()  # sorted by standard deviation
+
+
+def test_linear_fit_recovers_a_planted_direction():
+    torch.manual_seed(0)
+    w = torch.randn(4000, 16) @ torch.diag(torch.linspace(0.5, 2.0, 16))
+    truth = torch.nn.functional.normalize(torch.randn(16), dim=0)
+    scores = w @ truth + 0.05 * torch.randn(4000)
+    found = fit_linear_direction(w, scores).float()
+    assert float(found @ truth) > 0.99
+
+
+class BrightnessClassifier(torch.nn.Module):
+    """Scores 'gender' by red minus blue and 'age' (in decades) by brightness: easy to check."""
+
+    def forward(self, images):
+        return torch.stack([images[:, 0].mean([1, 2]) - images[:, 2].mean([1, 2]), images.mean([1, 2, 3])], 1)
+
+
+def test_labelled_directions_move_the_classifier_score(generator):
+    from gan_art.attributes import predict
+    from gan_art.explore import synthesize
+
+    found = {d.name: d for d in labelled_directions(generator, BrightnessClassifier(), num_samples=1000)}
+    assert set(found) == {"age", "gender"}
+    age, gender = found["age"].vector, found["gender"].vector
+    assert abs(float(age @ gender)) < 1e-4  # age was made orthogonal to gender
+    ws = generator.mapping(torch.randn(64, 8))
+    before = predict(BrightnessClassifier(), synthesize(generator, ws))
+    after = predict(BrightnessClassifier(), synthesize(generator, ws + 2 * age))
+    assert (after[:, 1] > before[:, 1]).float().mean() > 0.9
+
+
+def test_directions_save_load_and_custom_names(tmp_path, generator):
+    directions = pca_directions(generator, num_components=3, num_samples=500)
+    save_directions(tmp_path, directions, {"checkpoint_id": "x"})
+    save_custom_direction(tmp_path, "my look", directions[0].vector + directions[1].vector, "+1 PC1 +1 PC2")
+    loaded = load_directions(tmp_path)
+    assert [d.name for d in loaded] == ["PC1", "PC2", "PC3", "my look"]
+    assert torch.equal(loaded[0].vector, directions[0].vector)
+    assert loaded[-1].kind == "custom" and loaded[-1].description == "+1 PC1 +1 PC2"
+    for bad in ("../escape", "/etc/passwd", "", "a/b", "x" * 41, ".hidden"):
+        with pytest.raises(DirectionError):
+            save_custom_direction(tmp_path, bad, directions[0].vector, "")
+    with pytest.raises(DirectionError, match="all sliders are at 0"):
+        save_custom_direction(tmp_path, "zero", torch.zeros(8), "")
+    assert sorted(p.name for p in (tmp_path / "custom-directions").iterdir()) == ["my look.safetensors"]
