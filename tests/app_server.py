@@ -29,7 +29,7 @@ class AppServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tmp / "app.log"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+        env = {"OMP_NUM_THREADS": "1", **os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         self.process = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(self.port), "--runs-dir", str(tmp / "runs"),
              "--outputs-dir", str(tmp / "outputs"), *extra],

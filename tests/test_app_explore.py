@@ -1,7 +1,9 @@
 """The real app end to end: gradio_client against the API, headless Chromium against the page."""
 from __future__ import annotations
 
+import base64
 import io
+import re
 
 import numpy as np
 import pytest
@@ -33,22 +35,30 @@ def render_args(seed=5, pc1=0.0):
     return args
 
 
-def pixels(path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB"))
+def png_in(view_html: str) -> bytes:
+    """The PNG the Explore view shows and offers for download (a data URL in its HTML)."""
+    match = re.search(r'class="ga-download" download="[^"]+" href="data:image/png;base64,([^"]+)"', view_html)
+    assert match, view_html[:300]
+    return base64.b64decode(match.group(1))
 
 
-def test_generate_move_a_direction_and_round_trip_the_recipe(client):
-    big, small, png, recipe, message = client.predict(*render_args(), api_name="/render")
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_generate_move_a_direction_and_round_trip_the_recipe(client, tmp_path):
+    view, recipe, message = client.predict(*render_args(), api_name="/render")
     assert message == "" and '"seed": 5' in recipe
-    assert pixels(small).shape == (64, 64, 3) and pixels(big).shape[0] > 64
-    moved = client.predict(*render_args(pc1=3.0), api_name="/render")
-    assert '"PC1": 3.0' in moved[3]
-    assert np.abs(pixels(moved[1]).astype(int) - pixels(small)).mean() > 2
+    assert pixels(png_in(view)).shape == (64, 64, 3)
+    moved_view, moved_recipe, _ = client.predict(*render_args(pc1=3.0), api_name="/render")
+    assert '"PC1": 3.0' in moved_recipe
+    assert np.abs(pixels(png_in(moved_view)).astype(int) - pixels(png_in(view))).mean() > 2
 
-    restored = client.predict(gradio_client.handle_file(moved[2]), api_name="/restore")
+    download = tmp_path / "download.png"
+    download.write_bytes(png_in(moved_view))
+    restored = client.predict(gradio_client.handle_file(str(download)), api_name="/restore")
     assert restored[0] == "faces" and restored[1] == 5 and restored[-1].startswith("Restored")
-    assert np.array_equal(pixels(restored[-4]), pixels(moved[1]))  # bit-identical native image
-    assert pixels(png).shape == (64, 64, 3)
+    assert np.array_equal(pixels(png_in(restored[-3])), pixels(png_in(moved_view)))  # bit-identical image
 
 
 def test_bad_recipe_files_give_a_visible_message(client, tmp_path):
@@ -75,7 +85,7 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
     with open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app.url)
-        image = page.locator("#explore-big img")
+        image = page.locator("#explore-view img.ga-big")
         image.wait_for(timeout=60_000)
         source = image.get_attribute("src")
         before = Image.open(io.BytesIO(image.screenshot()))
@@ -84,7 +94,7 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
         page.mouse.down()
         page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
         page.mouse.up()
-        page.wait_for_function("(src) => document.querySelector('#explore-big img')?.src !== src", arg=source,
+        page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src", arg=source,
                                timeout=30_000)
         page.wait_for_timeout(500)
         after = Image.open(io.BytesIO(image.screenshot()))

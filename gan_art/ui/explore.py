@@ -1,13 +1,15 @@
 """Explore tab: latent sliders over a generator, live; recipes in PNGs; favourites; interpolation."""
 from __future__ import annotations
 
+import base64
+import html
 import random
 
 import gradio as gr
 
 from gan_art.checkpoints import CheckpointError
 from gan_art.directions import DirectionError
-from gan_art.explore import LAYER_GROUPS, Recipe, RecipeError
+from gan_art.explore import LAYER_GROUPS, Recipe, RecipeError, png_with_recipe
 from gan_art.studio import Studio
 
 NUM_PCA = 12
@@ -106,33 +108,43 @@ class ExploreControls:
 
 
 class ExploreView:
-    """The output widgets, and how a rendered recipe fills them."""
+    """The output widgets, and how a rendered recipe fills them.
+
+    The image travels inline as one PNG data URL (with its recipe) inside HTML: shown upscaled by
+    the browser, at native size, and as the download link. One small payload per slider move and
+    no file round trips is what keeps live dragging fast.
+    """
 
     def __init__(self) -> None:
-        # WebP keeps the live view fast to encode; downloads are lossless PNGs with the recipe
-        self.big = gr.Image(label="Upscaled view", interactive=False, format="webp", height=512,
-                            buttons=["fullscreen"], elem_id="explore-big")
-        with gr.Row():
-            self.small = gr.Image(label="Native resolution", interactive=False, format="png", height=128, buttons=[])
-            with gr.Column():
-                self.download = gr.DownloadButton("⬇ Download PNG (with recipe)", value=None)
-                self.favourite = gr.Button("☆ Add to favourites")
+        self.image = gr.HTML(elem_id="explore-view", min_height=560)
+        self.favourite = gr.Button("☆ Add to favourites")
         self.message = gr.Markdown()
         self.recipe = gr.Code(label="Recipe (embedded in every downloaded PNG)", language="json", interactive=False)
 
     @property
     def outputs(self) -> list:
-        return [self.big, self.small, self.download, self.recipe, self.message]
+        return [self.image, self.recipe, self.message]
 
     @staticmethod
     def show(studio: Studio, recipe: Recipe, message: str = "") -> list:
         image, recipe = studio.render(recipe)
-        png = studio.save_recipe_png(image, recipe)
-        return [studio.upscale(image), image, str(png), recipe.to_json(), message]
+        return [view_html(png_with_recipe(image, recipe), image.shape[0], recipe), recipe.to_json(), message]
 
     @staticmethod
     def error(exc: Exception) -> list:
-        return [gr.skip()] * 4 + [f"⚠️ {exc}"]
+        return [gr.skip(), gr.skip(), f"⚠️ {exc}"]
+
+
+def view_html(png: bytes, resolution: int, recipe: Recipe) -> str:
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    name = html.escape(f"{recipe.checkpoint}-seed{recipe.seed}.png")
+    return (f'<div class="ga-view"><img class="ga-big" src="{url}" alt="generated image, upscaled" '
+            'style="width:min(100%,512px);aspect-ratio:1;display:block;margin:auto;border-radius:6px">'
+            '<div style="display:flex;align-items:center;gap:16px;margin-top:8px">'
+            f'<img class="ga-native" src="{url}" width="{resolution}" height="{resolution}" '
+            f'alt="native resolution" title="native resolution ({resolution} px)" style="image-rendering:pixelated">'
+            f'<a class="ga-download" download="{name}" href="{url}" '
+            'style="font-weight:600">⬇ Download PNG (with recipe)</a></div></div>')
 
 
 def build_explore_tab(studio: Studio, app: gr.Blocks) -> None:
@@ -181,7 +193,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> None:
 
     def restore(data: bytes | None):
         if not data:
-            return no_change + [gr.skip()] * 5
+            return no_change + [gr.skip()] * len(view.outputs)
         try:
             recipe = studio.read_recipe(data)
         except USER_ERRORS as exc:
