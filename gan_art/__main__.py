@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_art train|generate|eval|export ...`` (see ``--help`` of each)."""
+"""Command line: ``python -m gan_art train|generate|eval|export|directions|fit-attributes ...``."""
 from __future__ import annotations
 
 import argparse
@@ -93,6 +93,27 @@ def cmd_fit_attributes(args: argparse.Namespace) -> None:
     print(json.dumps(fit_classifiers(args.data, args.labels, args.out, args.resolution, args.epochs)))
 
 
+def cmd_directions(args: argparse.Namespace) -> None:
+    from gan_art.checkpoints import load_generator
+    from gan_art.directions import labelled_directions, load_directions, pca_directions, save_directions
+
+    checkpoint = load_generator(args.checkpoint)
+    directions = pca_directions(checkpoint.generator, args.components, args.samples)
+    meta = {"checkpoint_id": checkpoint.id, "pca_samples": args.samples}
+    if args.attributes:
+        from gan_art.attributes import load_classifier
+
+        classifier = load_classifier(args.attributes, "a")
+        directions += labelled_directions(checkpoint.generator, classifier, num_samples=args.samples // 2)
+        meta["labelled_by"] = f"{Path(args.attributes).name}/classifier-a"
+    custom = [d for d in load_directions(args.checkpoint) if d.kind == "custom"]
+    save_directions(args.checkpoint, directions, meta)
+    for d in directions:
+        print(f"{d.name:8s} {d.kind:9s} {d.description}")
+    if custom:
+        print(f"kept {len(custom)} custom directions")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--epochs", type=int, default=6)
     p.set_defaults(func=cmd_fit_attributes)
+
+    p = commands.add_parser("directions", help="compute (and cache beside it) a checkpoint's latent directions")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--attributes", help="classifier folder (e.g. checkpoints/attributes) for age/gender directions")
+    p.add_argument("--components", type=int, default=12)
+    p.add_argument("--samples", type=int, default=20_000)
+    p.set_defaults(func=cmd_directions)
     return parser
 
 

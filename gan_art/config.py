@@ -50,6 +50,7 @@ class TrainConfig:
     out: str = "runs/run"  # run directory: status, metrics.jsonl, sample grids, checkpoints
     model: ModelConfig = field(default_factory=ModelConfig)
     steps: int = 10_000  # total optimiser steps (one D step + one G step each)
+    max_minutes: float = 0.0  # also finish after this many minutes of training in this process; 0 = no limit
     batch_size: int = 32  # images per step, summed over all processes
     lr_g: float = 0.002  # generator Adam learning rate
     lr_d: float = 0.002  # discriminator Adam learning rate
@@ -73,7 +74,7 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0  # also checkpoint when this much wall time passed since the last
     keep_checkpoints: int = 3  # keep the newest K checkpoints of a run
     metrics_every: int = 50  # steps between metrics.jsonl lines
-    quality_every: int = 0  # steps between quality scores (SWD) in metrics.jsonl; 0 disables
+    quality_every: int = 0  # steps between quality scores (SWD vs 1024 training images) in metrics.jsonl; 0 = off
     max_images: int = 0  # use at most this many dataset images; 0 uses all
     data_license: str = ""  # licence of the training images, recorded in every checkpoint
 

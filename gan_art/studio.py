@@ -35,6 +35,7 @@ from gan_art.explore import (
     variation_recipes,
 )
 from gan_art.rundir import RunDir
+from gan_art.runs import RunManager
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = "faces"
@@ -68,6 +69,7 @@ class Studio:
         self.device = torch.device(device)
         self.max_models = max_models
         self.default_checkpoint = default_checkpoint
+        self.runs = RunManager(self.runs_root)
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -124,6 +126,12 @@ class Studio:
 
     def upscale(self, image: np.ndarray, size: int = UPSCALED_SIZE) -> np.ndarray:
         return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+
+    def staging_dir(self, session: str) -> Path:
+        """A per-session folder for dataset previews of uploads (copied into the run on Start)."""
+        path = self.outputs_root / "staging" / f"{abs(hash(session)) % 10**12}-{uuid.uuid4().hex[:6]}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def output_path(self, suffix: str) -> Path:
         self.outputs_root.mkdir(parents=True, exist_ok=True)

@@ -266,6 +266,16 @@ class _Trainer:
             shutil.rmtree(old, ignore_errors=True)
         return path
 
+    def quality(self, num_images: int = 1024) -> dict:
+        """SWD of the EMA generator against a fixed subset of the training images (lower is better)."""
+        from gan_art.metrics import swd
+
+        rng = torch.Generator().manual_seed(self.cfg.seed + 1)
+        n = min(num_images, len(self.images))
+        real = self.images[torch.randperm(len(self.images), generator=rng)[:n].to(self.images.device)].cpu()
+        fake = sample_images(self.G_ema, torch.randn(n, self.cfg.model.z_dim, generator=rng))
+        return {k: v for k, v in swd(real, fake, seed=self.cfg.seed).items() if k == "swd_avg"}
+
     def write_samples(self, z: torch.Tensor) -> Path:
         self.run.samples_dir.mkdir(exist_ok=True)
         path = self.run.samples_dir / f"{STEP_NAME.format(self.step)}.png"
@@ -298,9 +308,10 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
     totals: dict[str, torch.Tensor] = {}
     interval_steps, interval_seconds = 0, 0.0
     last_checkpoint_time = time.monotonic()
+    time_budget_end = trainer.train_seconds + 60 * cfg.max_minutes  # step time only: pauses do not count
     metrics: dict = {}
-    stop = False
-    while trainer.step < cfg.steps and not stop:
+    finished = stop = False
+    while trainer.step < cfg.steps and not (stop or finished):
         t0, c0 = time.perf_counter(), time.process_time()
         step_metrics = trainer.train_step()
         for key, value in step_metrics.items():
@@ -311,8 +322,10 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
         trainer.train_seconds += elapsed
         trainer.cpu_seconds += time.process_time() - c0
         step = trainer.step
+        out_of_time = trainer.dist.any(cfg.max_minutes > 0 and trainer.train_seconds >= time_budget_end)
         stop = trainer.dist.any(should_stop() if should_stop else False)
-        done = step >= cfg.steps or stop
+        finished = step >= cfg.steps or out_of_time
+        done = finished or stop
         if step % cfg.metrics_every == 0 or done:
             values = {k: float(v) / interval_steps for k, v in totals.items()}
             if not all(math.isfinite(v) for v in values.values()):
@@ -325,6 +338,8 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
                        "train_seconds": round(trainer.train_seconds, 1), "cpu_seconds": round(trainer.cpu_seconds, 1),
                        **{k: round(v, 5) for k, v in values.items()}}
             totals, interval_steps, interval_seconds = {}, 0, 0.0
+            if is_main and cfg.quality_every and (step % cfg.quality_every == 0 or done):
+                metrics.update(trainer.quality())
         if is_main:
             if step % cfg.sample_every == 0 or done:
                 sample_path = trainer.write_samples(z_fixed)
@@ -335,7 +350,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
             if step % cfg.metrics_every == 0 or done:
                 run.append_metrics(metrics | {"time": time.time()})
                 eta = (cfg.steps - step) * cfg.batch_size / max(metrics["images_per_s"], 1e-9)
-                state = "finished" if step >= cfg.steps else ("stopped" if stop else "running")
+                state = "finished" if finished else ("stopped" if stop else "running")
                 run.write_status(state, step=step, steps=cfg.steps, images_per_s=metrics["images_per_s"],
                                  eta_s=round(eta, 1), message="")
                 if on_progress is not None:

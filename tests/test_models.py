@@ -58,3 +58,13 @@ def test_eval_mode_uses_fixed_noise_and_training_mode_random_noise():
     assert torch.equal(G.synthesis(ws), G.synthesis(ws))
     G.train()
     assert not torch.equal(G.synthesis(ws), G.synthesis(ws))
+
+
+def test_golden_slice_of_a_seeded_output():
+    """Catches silent changes to initialisation, seeding or the synthesis math."""
+    torch.manual_seed(0)
+    G = build_generator(tiny_model()).eval()
+    with torch.no_grad():
+        x = G.synthesis(seed_ws(G, 0))
+    assert torch.allclose(x[0, :, 7, 7], torch.tensor([2.2698, 1.1038, 0.6077]), atol=1e-3)
+    assert torch.allclose(x[0, 0, 0, :4], torch.tensor([2.5593, 2.6643, 2.7394, 2.5636]), atol=1e-3)

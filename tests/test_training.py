@@ -28,6 +28,13 @@ def test_tiny_run_writes_the_run_directory(image_folder, tmp_path, arch):
     load_generator(final)
 
 
+def test_quality_score_is_logged_when_asked(image_folder, tmp_path):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=4, quality_every=2)
+    train(cfg)
+    rows = RunDir(cfg.out).read_metrics()
+    assert all(row["swd_avg"] > 0 for row in rows) and len(rows) == 2
+
+
 def test_resume_continues_from_the_saved_step(image_folder, tmp_path):
     cfg = tiny_train_config(image_folder, tmp_path / "run", steps=3)
     train(cfg)

@@ -31,7 +31,8 @@ class ExploreControls:
         names = studio.list_checkpoints()
         default = studio.default_checkpoint if studio.default_checkpoint in names else (names[0] if names else None)
         with gr.Row():
-            self.checkpoint = gr.Dropdown(names, value=default, label="Checkpoint", scale=4)
+            # custom values allowed: new runs appear after start-up; Studio itself refuses unlisted names
+            self.checkpoint = gr.Dropdown(names, value=default, label="Checkpoint", scale=4, allow_custom_value=True)
             self.refresh = gr.Button("↻ Refresh list", scale=1, size="sm")
         with gr.Row():
             self.seed = gr.Number(0, precision=0, minimum=0, maximum=2**32 - 1, label="Seed", scale=3)
@@ -94,7 +95,8 @@ class ExploreControls:
         values = recipe.directions
         custom_names = loaded.names("custom")[:NUM_CUSTOM]
         described = loaded.directions
-        updates = [recipe.checkpoint, recipe.seed, recipe.truncation_psi, recipe.layers, recipe.mix_seed is not None,
+        checkpoint = gr.Dropdown(choices=self.studio.list_checkpoints(), value=recipe.checkpoint)
+        updates = [checkpoint, recipe.seed, recipe.truncation_psi, recipe.layers, recipe.mix_seed is not None,
                    recipe.mix_seed if recipe.mix_seed is not None else 1, recipe.mix_layers, custom_names]
         updates += [gr.Slider(value=values.get(n, 0.0), visible=n in described,
                               info=described[n].description if n in described else None) for n in LABELLED]

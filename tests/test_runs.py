@@ -1,0 +1,153 @@
+"""Runs started the way the app starts them: worker processes, queue, control, kill -9, uploads."""
+import os
+import random
+import signal
+import time
+import zipfile
+
+import pytest
+
+from gan_art.checkpoints import load_generator
+from gan_art.data import DatasetError
+from gan_art.rundir import RunDir, step_of
+from gan_art.runs import RunError, RunManager, app_config, preview_dataset, stage_files
+from tests.conftest import draw_image
+
+
+def tiny(data, **overrides):
+    values = dict(arch="stylegan", resolution=16, batch_size=4, steps=400, seed=0, device="cpu")
+    values.update(overrides)
+    cfg = app_config(str(data), **values)
+    from dataclasses import replace
+
+    return replace(cfg, threads=1, checkpoint_every=10, sample_every=5, metrics_every=5, precision="fp32")
+
+
+def wait_for(predicate, timeout=120.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def manager(tmp_path):
+    manager = RunManager(tmp_path / "runs")
+    yield manager
+    for name in manager.names():
+        pid = RunDir(manager.root / name).read_status().get("pid")
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_worker_trains_pauses_resumes_and_stops(manager, image_folder):
+    name = manager.create(tiny(image_folder), "run1")
+    wait_for(lambda: manager.view(name).status.get("step", 0) >= 10)
+    manager.control(name, "pause")
+    wait_for(lambda: manager.view(name).status.get("state") == "paused")
+    paused_at = manager.view(name).status["step"]
+    time.sleep(1.0)
+    assert manager.view(name).status["step"] == paused_at
+    manager.control(name, "resume")
+    wait_for(lambda: manager.view(name).status.get("step", 0) > paused_at)
+    manager.control(name, "stop")
+    view = wait_for(lambda: (v := manager.view(name)).status.get("state") == "stopped" and v)
+    assert len(view.grids) >= 2 and view.checkpoint is not None
+    assert step_of(view.checkpoint) == view.status["step"]
+
+
+def test_one_run_at_a_time_the_next_waits_in_the_queue(manager, image_folder):
+    first = manager.create(tiny(image_folder), "first")
+    second = manager.create(tiny(image_folder), "second")
+    assert manager.view(second).status["state"] == "queued"
+    manager.control(first, "stop")
+    wait_for(lambda: manager.view(first).status.get("state") == "stopped")
+    assert manager.schedule() == second
+    wait_for(lambda: manager.view(second).status.get("state") in ("running", "starting"))
+    manager.control(second, "stop")
+
+
+def test_kill_9_never_leaves_an_unreadable_checkpoint_and_resume_keeps_the_step(manager, image_folder):
+    name = manager.create(tiny(image_folder, steps=10_000), "killed")
+    run = RunDir(manager.root / name)
+    rng = random.Random(0)
+    for _ in range(3):
+        wait_for(lambda: run.latest_checkpoint() is not None and worker_pid(run))
+        time.sleep(rng.uniform(0.2, 2.0))
+        os.kill(worker_pid(run), signal.SIGKILL)
+        view = wait_for(lambda: (v := manager.view(name)).status.get("state") == "failed" and v)
+        assert "died" in view.status["message"]
+        for checkpoint in run.checkpoints():
+            load_generator(checkpoint)  # every checkpoint on disk is complete
+        saved = step_of(run.latest_checkpoint())
+        manager.control(name, "resume")
+        wait_for(lambda saved=saved: manager.view(name).status.get("step", 0) > saved)
+        first_new = [m["step"] for m in run.read_metrics()][-1]
+        assert first_new > saved  # continued from the saved step, not from 0
+    manager.control(name, "stop")
+
+
+def worker_pid(run):
+    status = run.read_status()
+    return status.get("pid") if status.get("state") == "running" else None
+
+
+def test_bad_uploads_give_clear_messages_and_nothing_escapes(tmp_path, image_folder):
+    def make_zip(name, entries):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for entry, data in entries.items():
+                z.writestr(entry, data)
+        return path
+
+    png = (image_folder / "img00.png").read_bytes()
+    cases = {
+        "empty.zip": make_zip("empty.zip", {}),
+        "text.zip": make_zip("text.zip", {"a.txt": "hello", "b.csv": "1,2"}),
+        "evil.zip": make_zip("evil.zip", {"../../escape.png": png, "/abs/x.png": png}),
+        "bomb.zip": make_zip("bomb.zip", {"huge.png": b"\0" * (40 * 2**20)}),
+    }
+    zero = tmp_path / "zero.png"
+    zero.write_bytes(b"")
+    before = {p for p in tmp_path.parent.rglob("*") if "staged" not in str(p)}
+    for name, path in {**cases, "zero.png": zero}.items():
+        staged = stage_files([path], tmp_path / "staged" / name)
+        with pytest.raises(DatasetError, match="no usable images"):
+            preview_dataset(staged)
+    after = {p for p in tmp_path.parent.rglob("*") if "staged" not in str(p)}
+    assert after == before
+    mixed = [image_folder / f"img{i:02d}.png" for i in range(5)] + [zero]
+    preview = preview_dataset(stage_files(mixed, tmp_path / "staged" / "mixed"))
+    assert preview.num_images == 5 and sum(preview.skipped.values()) == 1
+    with pytest.raises(DatasetError, match="not a mix"):
+        stage_files([cases["evil.zip"], zero], tmp_path / "staged" / "both")
+
+
+def test_run_names_and_missing_data_are_refused(manager, image_folder, tmp_path):
+    for bad in ("../x", "a/b", "", ".hidden", "x" * 65):
+        with pytest.raises(RunError):
+            manager.create(tiny(image_folder), bad)
+    with pytest.raises(DatasetError, match="does not exist"):
+        manager.create(tiny(tmp_path / "nowhere"), "nodata")
+    assert manager.names() == []
+    with pytest.raises(RunError, match="no run named"):
+        manager.view("../../etc")
+
+
+def test_uploaded_images_are_copied_into_the_run(manager, tmp_path):
+    files = []
+    (tmp_path / "uploads").mkdir()
+    for i in range(6):
+        path = tmp_path / "uploads" / f"photo {i}.png"
+        draw_image(i).save(path)
+        files.append(path)
+    name = manager.create(tiny(""), "uploaded", data_files=files)
+    data = manager.root / name / "data"
+    assert sorted(p.name for p in data.iterdir()) == [f"{i:05d}.png" for i in range(6)]
+    manager.control(name, "stop")
