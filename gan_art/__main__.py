@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_art train|generate|eval|export|directions|fit-attributes ...``."""
+"""Command line: ``python -m gan_art train|generate|eval|export|directions|fit-attributes|stylize ...``."""
 from __future__ import annotations
 
 import argparse
@@ -114,6 +114,24 @@ def cmd_directions(args: argparse.Namespace) -> None:
         print(f"kept {len(custom)} custom directions")
 
 
+def cmd_stylize(args: argparse.Namespace) -> None:
+    from gan_art.data import decode_image
+    from gan_art.masks import mask_from_upload
+    from gan_art.style import builtin_styles, stylize_detailed, stylize_fast
+
+    content = decode_image(args.content)
+    paintings = builtin_styles()
+    style = decode_image(paintings[args.style] if args.style in paintings else args.style)
+    if args.mode == "detailed":
+        result = stylize_detailed(content, style, size=args.size, iterations=args.iterations)
+    else:
+        mask = mask_from_upload(args.mask, content.size) if args.mask else None
+        result = stylize_fast(content, [(style, 1.0)], strength=args.strength, style_scale=args.style_scale,
+                              keep_colors=args.keep_colors, mask=mask, size=args.size)
+    result.save(args.out)
+    print(f"wrote {args.out} ({result.width}x{result.height})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--components", type=int, default=12)
     p.add_argument("--samples", type=int, default=20_000)
     p.set_defaults(func=cmd_directions)
+
+    p = commands.add_parser("stylize", help="restyle a photo with a painting (fast or detailed mode)")
+    p.add_argument("--content", required=True, help="the photo")
+    p.add_argument("--style", required=True, help="a style image, or great-wave, starry-night, udnie")
+    p.add_argument("--out", required=True)
+    p.add_argument("--mode", choices=("fast", "detailed"), default="fast")
+    p.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (fast)")
+    p.add_argument("--style-scale", type=float, default=1.0, help="> 1 gives bigger strokes (fast)")
+    p.add_argument("--keep-colors", action="store_true", help="keep the photo's colours (fast)")
+    p.add_argument("--mask", help="restyle only where this mask is white (fast)")
+    p.add_argument("--size", type=int, default=512, help="output long side in pixels")
+    p.add_argument("--iterations", type=int, default=300, help="detailed mode iterations")
+    p.set_defaults(func=cmd_stylize)
     return parser
 
 

@@ -189,12 +189,12 @@ def unflatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: 
 
 
 def list_checkpoints(root: str | Path) -> list[Path]:
-    """Checkpoint folders directly inside ``root`` (complete ones only), oldest name first."""
+    """Generator checkpoint folders directly inside ``root`` (complete ones only), sorted by name."""
     root = Path(root)
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / "config.json").is_file())
+                  and (p / "config.json").is_file() and (p / GENERATOR_FILE).is_file())
 
 
 def model_card(name: str, config: dict) -> str:

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from gan_art.checkpoints import Checkpoint, CheckpointError, list_checkpoints, load_generator
+from gan_art.data import decode_image
 from gan_art.directions import (
     Direction,
     DirectionError,
@@ -36,6 +37,7 @@ from gan_art.explore import (
 )
 from gan_art.rundir import RunDir
 from gan_art.runs import RunManager
+from gan_art.style import StyleError, builtin_styles, detailed_steps, stylize_fast
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = "faces"
@@ -142,6 +144,10 @@ class Studio:
         path.write_bytes(png_with_recipe(image, recipe))
         return path
 
+    def export_recipe(self, recipe: Recipe) -> Path:
+        """Render a recipe into a PNG (recipe embedded) in the outputs folder."""
+        return self.save_recipe_png(*self.render(recipe))
+
     def read_recipe(self, data: bytes) -> Recipe:
         """A recipe from a dropped PNG, checked against the checkpoints this app has."""
         recipe = recipe_from_png(data)
@@ -181,6 +187,26 @@ class Studio:
             for frame in frames:
                 writer.append_data(frame)
         return gif, mp4
+
+    # ---- style ---------------------------------------------------------------------------------
+    def style_image(self, choice: str | None, upload: str | None) -> Image.Image:
+        """An uploaded style image (decoded safely) or one of the built-in paintings by name."""
+        if upload:
+            return decode_image(upload)
+        paintings = builtin_styles()
+        if choice not in paintings:
+            raise StyleError(f"choose a painting ({', '.join(paintings)}) or upload a style image")
+        return decode_image(paintings[choice])
+
+    def stylize(self, content: Image.Image, styles: list[tuple[Image.Image, float]], **settings) -> Path:
+        """Fast mode; writes and returns a PNG in the outputs folder."""
+        path = self.output_path(".png")
+        stylize_fast(content, styles, **settings).save(path)
+        return path
+
+    def stylize_detailed(self, content: Image.Image, style: Image.Image, **settings):
+        """Detailed mode: yields (iteration, image) as the optimisation improves the image."""
+        yield from detailed_steps(content, style, device=str(self.device), **settings)
 
     def save_direction(self, name: str, recipe: Recipe) -> Direction:
         """Save the recipe's current slider combination as a new named direction of its checkpoint."""

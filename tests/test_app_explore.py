@@ -57,7 +57,7 @@ def test_generate_move_a_direction_and_round_trip_the_recipe(client, tmp_path):
     download = tmp_path / "download.png"
     download.write_bytes(png_in(moved_view))
     restored = client.predict(gradio_client.handle_file(str(download)), api_name="/restore")
-    assert restored[0] == "faces" and restored[1] == 5 and restored[-1].startswith("Restored")
+    assert restored[0]["value"] == "faces" and restored[1] == 5 and restored[-1].startswith("Restored")
     assert np.array_equal(pixels(png_in(restored[-3])), pixels(png_in(moved_view)))  # bit-identical image
 
 
@@ -103,3 +103,22 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
         page.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
     diff = np.abs(np.asarray(before.convert("RGB"), int) - np.asarray(after.convert("RGB").resize(before.size), int))
     assert diff.mean() > 2, "the face did not change after dragging PC1"
+
+
+def test_stylize_through_the_app_in_both_modes(client, tmp_path):
+    from tests.conftest import draw_image
+
+    photo = tmp_path / "photo.png"
+    draw_image(1, 80).save(photo)
+    editor = {"background": gradio_client.handle_file(str(photo)), "layers": [], "composite": None}
+    settings = ["starry-night", None, "none", 0.5]
+    fast = client.predict(editor, *settings, "fast", 1.0, False, 1.0, 256, 300, 1e6, 1.0, 1e-3, api_name="/stylize")
+    assert Image.open(fast[0]).size == (256, 256) and fast[1].startswith("Done")
+    detailed = client.predict(editor, *settings, "detailed", 1.0, False, 1.0, 128, 10, 1e6, 1.0, 1e-3,
+                              api_name="/stylize")
+    assert Image.open(detailed[0]).size == (128, 128) and detailed[1].startswith("Iteration 10/10")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    broken = {"background": gradio_client.handle_file(str(bad)), "layers": [], "composite": None}
+    with pytest.raises(Exception):  # noqa: B017 - Gradio itself refuses undecodable editor uploads
+        client.predict(broken, *settings, "fast", 1.0, False, 1.0, 256, 300, 1e6, 1.0, 1e-3, api_name="/stylize")

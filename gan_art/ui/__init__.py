@@ -3,17 +3,28 @@ from __future__ import annotations
 
 import gradio as gr
 
+from gan_art.explore import Recipe
 from gan_art.studio import Studio
+from gan_art.ui.editor import editor_with
 
 
 def build_app(studio: Studio) -> gr.Blocks:
     """The whole app: a Blocks with one tab per feature."""
     from gan_art.ui.explore import build_explore_tab
+    from gan_art.ui.style import StyleTab
     from gan_art.ui.train import build_train_tab
 
     with gr.Blocks(title="GAN Art Studio") as app:
         gr.Markdown("# GAN Art Studio")
-        with gr.Tabs():
-            build_explore_tab(studio, app)
+        with gr.Tabs() as tabs:
+            explore = build_explore_tab(studio, app)
+            style = StyleTab(studio)
             build_train_tab(studio)
+
+        def send_to_style(recipe_json: str):
+            if not recipe_json:
+                return gr.skip(), gr.skip()
+            return editor_with(str(studio.export_recipe(Recipe.from_json(recipe_json)))), gr.Tabs(selected="style")
+
+        explore.send_to_style.click(send_to_style, explore.recipe, [style.content, tabs], api_name=False)
     return app

@@ -119,7 +119,9 @@ class ExploreView:
 
     def __init__(self) -> None:
         self.image = gr.HTML(elem_id="explore-view", min_height=560)
-        self.favourite = gr.Button("☆ Add to favourites")
+        with gr.Row():
+            self.favourite = gr.Button("☆ Add to favourites")
+            self.send_to_style = gr.Button("🎨 Send to Style")
         self.message = gr.Markdown()
         self.recipe = gr.Code(label="Recipe (embedded in every downloaded PNG)", language="json", interactive=False)
 
@@ -149,8 +151,8 @@ def view_html(png: bytes, resolution: int, recipe: Recipe) -> str:
             'style="font-weight:600">⬇ Download PNG (with recipe)</a></div></div>')
 
 
-def build_explore_tab(studio: Studio, app: gr.Blocks) -> None:
-    with gr.Tab("Explore"):
+def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
+    with gr.Tab("Explore", id="explore"):
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
                 controls = ExploreControls(studio)
@@ -216,6 +218,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> None:
                                   outputs=restore_outputs, api_name="save_direction")
     _wire_extras(studio, controls, view, extras, apply, restore_outputs)
     app.load(api_name=False, **fresh)  # the first face appears as soon as the page opens
+    return view
 
 
 class _ExtrasWidgets:

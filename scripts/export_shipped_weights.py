@@ -1,0 +1,60 @@
+"""Rebuild the third-party weights that ship in checkpoints/ from ../shared/weights (needs `pip install onnx`).
+
+    python scripts/export_shipped_weights.py [--shared ../shared]
+
+* checkpoints/style-magenta/: Magenta arbitrary stylization (Apache-2.0). The transform network's
+  input is fixed at 384x384 in the source file; it is fully convolutional, so its height and width
+  are made symbolic here, which lets it stylise any size without tiling.
+* checkpoints/vgg16-relu4_1/: the ImageNet VGG16 convolutions up to relu4_1 (CC BY 4.0), the only
+  layers the style and perceptual losses use, float16.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VGG_LAYERS = (0, 2, 5, 7, 10, 12, 14, 17)  # conv1_1 ... conv4_1 in torchvision's vgg16().features
+
+
+def export_magenta(shared: Path, out: Path) -> None:
+    import onnx
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shared / "weights" / "magenta" / "arbitrary_predict.onnx", out / "style_predict.onnx")
+    model = onnx.load(str(shared / "weights" / "magenta" / "arbitrary_transform.onnx"))
+    for value in (model.graph.input[0], model.graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        dims[1].dim_param, dims[2].dim_param = "height", "width"
+    del model.graph.value_info[:]  # stale fixed shapes of intermediate tensors
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out / "style_transform.onnx"))
+
+
+def export_vgg(shared: Path, out: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(shared / "weights" / "vgg16" / "vgg16_imagenet_features_fp16.safetensors"))
+    keep = {k: v for k, v in tensors.items() if int(k.split(".")[1]) in VGG_LAYERS}
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(keep, str(out / "vgg16_features.safetensors"),
+              metadata={"input": "BGR 0..255 minus mean [103.939,116.779,123.68]", "layers": "conv1_1..conv4_1"})
+    (out / "vgg16_features.safetensors").chmod(0o644)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    args = parser.parse_args()
+    shared = Path(args.shared)
+    export_magenta(shared, ROOT / "checkpoints" / "style-magenta")
+    export_vgg(shared, ROOT / "checkpoints" / "vgg16-relu4_1")
+    styles = ROOT / "gan_art" / "assets" / "styles"
+    styles.mkdir(parents=True, exist_ok=True)
+    for painting in (shared / "data" / "styles").glob("*.jpg"):
+        shutil.copyfile(painting, styles / painting.name)
+
+
+if __name__ == "__main__":
+    main()
