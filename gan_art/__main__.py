@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_art train|generate|eval|export|directions|fit-attributes|stylize ...``."""
+"""Command line: ``python -m gan_art train|generate|eval|export|stylize|inpaint|...`` (``--help`` lists all)."""
 from __future__ import annotations
 
 import argparse
@@ -132,6 +132,46 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({result.width}x{result.height})")
 
 
+def cmd_train_repair(args: argparse.Namespace) -> None:
+    from gan_art.repair_training import RepairTrainConfig, train_repair
+
+    architecture = json.loads(args.architecture) if args.architecture else {}
+    cfg = RepairTrainConfig(model=args.model, data=args.data, out=args.out, steps=args.steps,
+                            batch_size=args.batch_size, resolution=args.resolution, threads=args.threads,
+                            architecture=architecture, checkpoint_minutes=args.checkpoint_minutes)
+    print(f"checkpoint: {train_repair(cfg)}")
+
+
+def cmd_inpaint(args: argparse.Namespace) -> None:
+    from gan_art.data import decode_image
+    from gan_art.inpaint import detect_damage, repair
+    from gan_art.masks import mask_from_upload
+
+    def one(image_path: Path, mask_path: Path | None, out: Path) -> str:
+        image = decode_image(image_path)
+        mask = mask_from_upload(mask_path, image.size) if mask_path else detect_damage(image)
+        result = repair(image, mask, args.method, args.feather)
+        result.image.save(out)
+        return result.note
+
+    if args.folder:
+        pairs = [(p, p.with_name(f"{p.stem}_mask{p.suffix}")) for p in sorted(Path(args.folder).glob("*"))
+                 if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and not p.stem.endswith("_mask")]
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, (image_path, mask_path) in enumerate(pairs, 1):
+            if not mask_path.is_file():
+                print(f"[{i}/{len(pairs)}] {image_path.name}: no {mask_path.name}, skipped", flush=True)
+                continue
+            note = one(image_path, mask_path, out / f"{image_path.stem}.png")
+            print(f"[{i}/{len(pairs)}] {image_path.name} -> {out / image_path.stem}.png {note}".rstrip(), flush=True)
+        return
+    if not args.image:
+        raise ValueError("give --image (and --mask, or none to detect the damage) or --folder")
+    note = one(Path(args.image), Path(args.mask) if args.mask else None, Path(args.out))
+    print(f"wrote {args.out} {note}".rstrip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=512, help="output long side in pixels")
     p.add_argument("--iterations", type=int, default=300, help="detailed mode iterations")
     p.set_defaults(func=cmd_stylize)
+
+    p = commands.add_parser("train-repair", help="train the Repair tab's inpainter or damage segmenter on faces")
+    p.add_argument("--model", choices=("inpainter", "segmenter"), required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="run directory (resumes from its newest checkpoint)")
+    p.add_argument("--steps", type=int, default=50_000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--resolution", type=int, default=128)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    p.add_argument("--architecture", help='network keyword arguments as JSON, e.g. {"width": 24, "blocks": 5}')
+    p.set_defaults(func=cmd_train_repair)
+
+    p = commands.add_parser("inpaint", help="repair a photo (or a folder of name.png + name_mask.png pairs)")
+    p.add_argument("--image", help="the damaged photo")
+    p.add_argument("--mask", help="white = repair; a transparent PNG works too; omit to detect the damage")
+    p.add_argument("--folder", help="batch mode: every name.png with a name_mask.png beside it")
+    p.add_argument("--out", required=True, help="output file (or folder in batch mode)")
+    p.add_argument("--method", choices=("learned", "telea", "ns"), default="learned")
+    p.add_argument("--feather", type=float, default=0.0, help="blend this many px inside the mask edge")
+    p.set_defaults(func=cmd_inpaint)
     return parser
 
 

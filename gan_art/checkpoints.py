@@ -61,8 +61,11 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torch.dtype | None = None,
-                     training_state: dict[str, torch.Tensor] | None = None) -> Path:
-    """Atomically write a checkpoint folder; ``dtype`` (e.g. float16) casts the generator's float tensors."""
+                     training_state: dict[str, torch.Tensor] | None = None, weights_file: str = GENERATOR_FILE) -> Path:
+    """Atomically write a checkpoint folder; ``dtype`` (e.g. float16) casts the module's float tensors.
+
+    ``weights_file`` names the main module's file (other model kinds than generators use their own).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -70,7 +73,7 @@ def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torc
     tmp.mkdir()
     weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
                for k, v in generator.state_dict().items()}
-    save_tensors(weights, tmp / GENERATOR_FILE)
+    save_tensors(weights, tmp / weights_file)
     if training_state is not None:
         save_tensors(training_state, tmp / STATE_FILE)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
@@ -149,6 +152,15 @@ class Checkpoint:
     id: str
 
 
+def load_module(path: str | Path, module: nn.Module, weights_file: str) -> dict:
+    """Load ``weights_file`` of a checkpoint folder into ``module`` (eval mode, frozen); returns config.json."""
+    path = Path(path)
+    config = read_config(path)
+    load_weights(module, read_tensors(path / weights_file), path / weights_file)
+    module.eval().requires_grad_(False)
+    return config
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Load the EMA generator of a checkpoint folder, in fp32, eval mode."""
     path = Path(path)
@@ -188,13 +200,13 @@ def unflatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: 
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def list_checkpoints(root: str | Path) -> list[Path]:
-    """Generator checkpoint folders directly inside ``root`` (complete ones only), sorted by name."""
+def list_checkpoints(root: str | Path, weights_file: str = GENERATOR_FILE) -> list[Path]:
+    """Checkpoint folders directly inside ``root`` (complete ones only), sorted by name."""
     root = Path(root)
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / "config.json").is_file() and (p / GENERATOR_FILE).is_file())
+                  and (p / "config.json").is_file() and (p / weights_file).is_file())
 
 
 def model_card(name: str, config: dict) -> str:

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -79,6 +80,30 @@ def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0, patches_per_image
         result[f"swd{real_level.shape[-1]}"] = 1e3 * sliced_wasserstein(a, b, generator)
     result["swd_avg"] = sum(result.values()) / len(result)
     return {k: round(v, 3) for k, v in result.items()}
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio (dB) of two uint8 images of the same shape."""
+    mse = float((a.double() - b.double()).square().mean())
+    return 99.0 if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Structural similarity (Wang et al. 2004; 11x11 Gaussian window, sigma 1.5) of uint8 (3, H, W) images."""
+    x, y = a.double()[None], b.double()[None]
+    coords = torch.arange(11, dtype=torch.float64) - 5
+    g = torch.exp(-coords.square() / (2 * 1.5 ** 2))
+    window = (g[:, None] * g[None, :] / g.sum() ** 2).expand(x.shape[1], 1, 11, 11)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, window, groups=t.shape[1])
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x, var_y = blur(x * x) - mu_x ** 2, blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    return float(value.mean())
 
 
 def _covariance(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

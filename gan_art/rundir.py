@@ -17,7 +17,7 @@ import re
 import time
 from pathlib import Path
 
-from gan_art.checkpoints import list_checkpoints
+from gan_art.checkpoints import GENERATOR_FILE, list_checkpoints
 from gan_art.config import save_json
 
 STEP_NAME = "step-{:09d}"
@@ -92,11 +92,11 @@ class RunDir:
             return []
         return sorted(self.samples_dir.glob("step-*.png"))
 
-    def checkpoints(self) -> list[Path]:
-        return list_checkpoints(self.checkpoints_dir)
+    def checkpoints(self, weights_file: str = GENERATOR_FILE) -> list[Path]:
+        return list_checkpoints(self.checkpoints_dir, weights_file)
 
-    def latest_checkpoint(self) -> Path | None:
-        found = self.checkpoints()
+    def latest_checkpoint(self, weights_file: str = GENERATOR_FILE) -> Path | None:
+        found = self.checkpoints(weights_file)
         return found[-1] if found else None
 
 

@@ -35,6 +35,7 @@ from gan_art.explore import (
     render,
     variation_recipes,
 )
+from gan_art.inpaint import detect_damage, repair
 from gan_art.rundir import RunDir
 from gan_art.runs import RunManager
 from gan_art.style import StyleError, builtin_styles, detailed_steps, stylize_fast
@@ -187,6 +188,28 @@ class Studio:
             for frame in frames:
                 writer.append_data(frame)
         return gif, mp4
+
+    # ---- repair --------------------------------------------------------------------------------
+    def repair(self, image: Image.Image, mask: Image.Image, method: str, feather: float) -> tuple[Path, str]:
+        """Repair and write the result as a PNG; returns (path, note)."""
+        result = repair(image, mask, method, feather)
+        path = self.output_path(".png")
+        result.image.save(path)
+        return path, result.note
+
+    def damage_layer(self, image: Image.Image) -> tuple[Path, float]:
+        """The detector's proposed mask as a semi-transparent red editor layer; returns (path, coverage)."""
+        mask = np.asarray(detect_damage(image)) >= 128
+        layer = np.zeros((*mask.shape, 4), np.uint8)
+        layer[mask] = (255, 0, 85, 140)
+        path = self.output_path(".png")
+        Image.fromarray(layer, "RGBA").save(path)
+        return path, float(mask.mean())
+
+    def save_image(self, image: Image.Image) -> Path:
+        path = self.output_path(".png")
+        image.save(path)
+        return path
 
     # ---- style ---------------------------------------------------------------------------------
     def style_image(self, choice: str | None, upload: str | None) -> Image.Image:

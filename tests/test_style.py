@@ -5,7 +5,14 @@ import pytest
 from PIL import Image
 
 from gan_art.style import (
-    StyleError, builtin_styles, detailed_steps, fit_long_side, preserve_colors, style_patch, stylize_fast)
+    StyleError,
+    builtin_styles,
+    detailed_steps,
+    fit_long_side,
+    preserve_colors,
+    style_patch,
+    stylize_fast,
+)
 from tests.conftest import draw_image
 
 

@@ -11,6 +11,7 @@ from gan_art.ui.editor import editor_with
 def build_app(studio: Studio) -> gr.Blocks:
     """The whole app: a Blocks with one tab per feature."""
     from gan_art.ui.explore import build_explore_tab
+    from gan_art.ui.repair import RepairTab
     from gan_art.ui.style import StyleTab
     from gan_art.ui.train import build_train_tab
 
@@ -18,6 +19,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         gr.Markdown("# GAN Art Studio")
         with gr.Tabs() as tabs:
             explore = build_explore_tab(studio, app)
+            repair = RepairTab(studio)
             style = StyleTab(studio)
             build_train_tab(studio)
 
@@ -27,4 +29,6 @@ def build_app(studio: Studio) -> gr.Blocks:
             return editor_with(str(studio.export_recipe(Recipe.from_json(recipe_json)))), gr.Tabs(selected="style")
 
         explore.send_to_style.click(send_to_style, explore.recipe, [style.content, tabs], api_name=False)
+        repair.send_to_style.click(lambda path: (editor_with(path), gr.Tabs(selected="style")) if path
+                                   else (gr.skip(), gr.skip()), repair.result, [style.content, tabs], api_name=False)
     return app

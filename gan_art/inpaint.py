@@ -1,0 +1,179 @@
+"""Repair: fill masked regions of a photo of any size (learned network or OpenCV), find damage automatically.
+
+Pixels outside the mask are never changed (bit-identical). The learned network runs on tiles that
+cover the holes, at full resolution when the holes are thin enough for its training (scratches,
+spots); a photo with a hole wider than that is processed at a reduced scale first (coarse) and the
+result says so. ``detect_damage`` proposes a mask with a small segmentation network.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from gan_art.checkpoints import load_module, read_config
+
+REPO = Path(__file__).resolve().parents[1]
+INPAINTER = REPO / "checkpoints" / "inpaint-faces"
+SEGMENTER = REPO / "checkpoints" / "damage-detector"
+METHODS = {
+    "learned": "our network trained on faces: best for portraits and large holes",
+    "telea": "OpenCV Telea (fast marching): good on thin scratches and small spots, smears large holes",
+    "ns": "OpenCV Navier-Stokes: like Telea, follows edges a little more, also smears large holes",
+}
+TRAINED_RADIUS = 40  # widest half-width of hole (px) the network saw in training (128 px faces, <= 50% holes)
+MAX_TILE = 448
+
+
+class RepairError(ValueError):
+    """A repair request cannot be carried out; the message says why."""
+
+
+@dataclass
+class RepairResult:
+    image: Image.Image
+    note: str = ""  # e.g. that a large hole was filled at a reduced scale
+
+
+def prepare_mask(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """A boolean (H, W) hole mask for an image of ``size``; a mask of another shape is resized when it has the
+    same aspect ratio and refused otherwise."""
+    if mask.size != size:
+        if abs(mask.width / mask.height - size[0] / size[1]) > 0.01:
+            raise RepairError(f"the mask is {mask.width}x{mask.height} but the photo is {size[0]}x{size[1]}; "
+                              "use a mask with the photo's shape")
+        mask = mask.resize(size, Image.Resampling.NEAREST)
+    return np.asarray(mask.convert("L")) >= 128
+
+
+@functools.lru_cache(maxsize=2)
+def load_inpainter(path: Path = INPAINTER) -> torch.nn.Module:
+    from gan_art.models.inpaint import InpaintGenerator
+
+    model = InpaintGenerator(**read_config(path)["model"])
+    load_module(path, model, "inpainter.safetensors")
+    return model
+
+
+@functools.lru_cache(maxsize=2)
+def load_segmenter(path: Path = SEGMENTER) -> torch.nn.Module:
+    from gan_art.models.segmenter import DamageSegmenter
+
+    model = DamageSegmenter(**read_config(path)["model"])
+    load_module(path, model, "segmenter.safetensors")
+    return model
+
+
+def _to_tensor(arr: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(arr)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    H, W = x.shape[-2:]
+    ph, pw = (-H) % multiple, (-W) % multiple
+    mode = "reflect" if ph < H and pw < W else "replicate"
+    return torch.nn.functional.pad(x, [0, pw, 0, ph], mode=mode), (H, W)
+
+
+@torch.no_grad()
+def _run_network(model, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    x, (H, W) = _pad_to(_to_tensor(image), model.multiple)
+    m, _ = _pad_to(torch.from_numpy(hole.astype(np.float32))[None, None], model.multiple)
+    out = model(x, m)[0, :, :H, :W]
+    return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+
+
+def _learned_fill(image: np.ndarray, hole: np.ndarray, model) -> np.ndarray:
+    """Network prediction for every hole pixel, tile by tile around the holes."""
+    radius = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3).max())
+    core = int(min(MAX_TILE, max(64, 4 * radius)))
+    margin = int(max(32, 2 * radius))
+    out = image.copy()
+    H, W = hole.shape
+    for y in range(0, H, core):
+        for x in range(0, W, core):
+            if not hole[y:y + core, x:x + core].any():
+                continue
+            y0, x0 = max(0, y - margin), max(0, x - margin)
+            y1, x1 = min(H, y + core + margin), min(W, x + core + margin)
+            filled = _run_network(model, image[y0:y1, x0:x1], hole[y0:y1, x0:x1])
+            cy, cx = slice(y - y0, y - y0 + min(core, H - y)), slice(x - x0, x - x0 + min(core, W - x))
+            region = hole[y:y + core, x:x + core]
+            out[y:y + core, x:x + core][region] = filled[cy, cx][region]
+    return out
+
+
+def learned_fill(image: np.ndarray, hole: np.ndarray, model=None) -> tuple[np.ndarray, str]:
+    """Fill holes with the network; holes wider than it was trained for are filled at a reduced scale."""
+    model = model or load_inpainter()
+    radius = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3).max())
+    if radius <= TRAINED_RADIUS:
+        return _learned_fill(image, hole, model), ""
+    scale = TRAINED_RADIUS / radius
+    H, W = hole.shape
+    small = (max(8, round(W * scale)), max(8, round(H * scale)))
+    small_image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.astype(np.uint8), small, interpolation=cv2.INTER_NEAREST).astype(bool)
+    filled = cv2.resize(_learned_fill(small_image, small_hole, model), (W, H), interpolation=cv2.INTER_CUBIC)
+    note = (f"the largest hole is about {2 * radius:.0f} px wide, wider than the network was trained for, so it was "
+            f"filled at {100 * scale:.0f}% scale and enlarged (softer inside the hole)")
+    return filled, note
+
+
+def classical_fill(image: np.ndarray, hole: np.ndarray, method: str, radius: int = 5) -> np.ndarray:
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    return cv2.inpaint(image, hole.astype(np.uint8) * 255, radius, flag)
+
+
+def blend_inside(original: np.ndarray, filled: np.ndarray, hole: np.ndarray, feather: float) -> np.ndarray:
+    """``filled`` inside the hole, fading to ``original`` over ``feather`` px at its edge; outside untouched."""
+    if feather <= 0:
+        weight = hole.astype(np.float32)
+    else:
+        distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+        weight = np.minimum(distance / feather, 1.0) * hole
+    out = original.astype(np.float32) * (1 - weight[..., None]) + filled.astype(np.float32) * weight[..., None]
+    out = out.round().clip(0, 255).astype(np.uint8)
+    out[~hole] = original[~hole]  # exact, whatever the float arithmetic did
+    return out
+
+
+def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feather: float = 0.0,
+           model=None) -> RepairResult:
+    """Repair the white region of ``mask`` in ``image`` (RGB); output has the input's size."""
+    if method not in METHODS:
+        raise RepairError(f"method must be one of {', '.join(METHODS)}")
+    original = np.asarray(image.convert("RGB"))
+    hole = prepare_mask(mask, image.size)
+    if not hole.any():
+        return RepairResult(Image.fromarray(original.copy()), "the mask is empty: nothing to repair")
+    if hole.all():
+        raise RepairError("the whole photo is marked; leave the undamaged part unmarked so there is "
+                          "something to repair from")
+    note = ""
+    if method == "learned":
+        filled, note = learned_fill(original, hole, model)
+    else:
+        filled = classical_fill(original, hole, method)
+    return RepairResult(Image.fromarray(blend_inside(original, filled, hole, feather)), note)
+
+
+@torch.no_grad()
+def detect_damage(image: Image.Image, model=None, threshold: float = 0.5, max_side: int = 1024) -> Image.Image:
+    """A proposed damage mask (L, white = damaged) of the photo's size."""
+    model = model or load_segmenter()
+    arr = np.asarray(image.convert("RGB"))
+    H, W = arr.shape[:2]
+    scale = min(1.0, max_side / max(H, W))
+    work = arr if scale == 1.0 else cv2.resize(arr, (round(W * scale), round(H * scale)), interpolation=cv2.INTER_AREA)
+    x, (h, w) = _pad_to(_to_tensor(work), model.multiple)
+    probability = torch.sigmoid(model(x))[0, 0, :h, :w].numpy()
+    if scale != 1.0:
+        probability = cv2.resize(probability, (W, H), interpolation=cv2.INTER_LINEAR)
+    return Image.fromarray(((probability > threshold) * 255).astype(np.uint8), "L")
+

@@ -1,0 +1,246 @@
+"""Training the Repair tab's networks on faces: the inpainter (LaMa-style GAN) and the damage segmenter.
+
+The held-out faces (``is_holdout``: a fixed 5% of file names, by hash) are never trained on; the
+benchmarks evaluate on them. Runs resume from their newest checkpoint; the run directory layout is
+the one of :mod:`gan_art.rundir` (metrics.jsonl, checkpoints/step-N).
+
+    python -m gan_art train-repair --model inpainter --data faces-128.zip --out runs/inpaint
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gan_art.checkpoints import (
+    STATE_FILE,
+    flatten_optimizer,
+    load_weights,
+    read_config,
+    read_tensors,
+    unflatten_optimizer,
+    write_checkpoint,
+)
+from gan_art.config import to_dict
+from gan_art.damage import apply_damage, random_mask
+from gan_art.data import load_images, to_float
+from gan_art.rundir import STEP_NAME, RunDir
+
+WEIGHTS_FILES = {"inpainter": "inpainter.safetensors", "segmenter": "segmenter.safetensors"}
+
+
+def is_holdout(name: str) -> bool:
+    """The fixed 5% of images kept out of training for evaluation (by file name, so it never drifts)."""
+    return int(hashlib.sha1(Path(name).name.encode()).hexdigest(), 16) % 20 == 0
+
+
+@dataclass(frozen=True)
+class RepairTrainConfig:
+    """A training run of one Repair network."""
+
+    model: str = "inpainter"  # "inpainter" or "segmenter"
+    data: str = ""  # face images (folder or zip); the held-out 5% is skipped
+    out: str = "runs/inpaint"
+    resolution: int = 128  # training crops are the whole face at this size
+    steps: int = 50_000
+    batch_size: int = 8
+    lr: float = 1e-3  # network learning rate (Adam)
+    lr_d: float = 1e-4  # discriminator learning rate (inpainter only)
+    architecture: dict = field(default_factory=dict)  # keyword arguments of the network class
+    l1_weight: float = 1.0  # inpainter: L1 inside the hole
+    perceptual_weight: float = 0.2  # inpainter: VGG16 relative feature L1 on relu1_1..relu4_1
+    adversarial_weight: float = 0.02  # inpainter: non-saturating loss of the SN-PatchGAN
+    feature_matching_weight: float = 0.2  # inpainter: L1 between D features of real and filled images
+    precision: str = "bf16"
+    seed: int = 0
+    threads: int = 0
+    metrics_every: int = 50
+    checkpoint_minutes: float = 10.0
+    keep_checkpoints: int = 2
+
+
+def build(cfg: RepairTrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    from gan_art.models.inpaint import InpaintGenerator, PatchDiscriminator
+    from gan_art.models.segmenter import DamageSegmenter
+
+    if cfg.model == "inpainter":
+        return InpaintGenerator(**cfg.architecture), PatchDiscriminator()
+    if cfg.model == "segmenter":
+        return DamageSegmenter(**cfg.architecture), None
+    raise ValueError(f"model must be 'inpainter' or 'segmenter', got {cfg.model!r}")
+
+
+def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    p = torch.sigmoid(logits.float())
+    return 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+
+
+def iou(prediction: np.ndarray, target: np.ndarray) -> float:
+    union = (prediction | target).sum()
+    return 1.0 if union == 0 else float((prediction & target).sum() / union)
+
+
+class _RepairTrainer:
+    def __init__(self, cfg: RepairTrainConfig) -> None:
+        self.cfg = cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.net, self.D = build(cfg)
+        self.net = self.net.to(memory_format=torch.channels_last)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99)) if self.D else None
+        self.vgg = None
+        if cfg.model == "inpainter":
+            from gan_art.nets.vgg import load_vgg16
+
+            self.vgg = load_vgg16()
+        self.rng = np.random.default_rng(cfg.seed)
+        self.step = 0
+        self.run = RunDir(cfg.out)
+
+    def autocast(self):
+        if self.cfg.precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def load_data(self) -> None:
+        images, summary = load_images(self.cfg.data, self.cfg.resolution)
+        keep = torch.tensor([not is_holdout(n) for n in summary.names])
+        self.images = images[keep]
+        self.data_summary = {"source": summary.source, "train_images": int(keep.sum()),
+                             "held_out_images": int((~keep).sum())}
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(clean images in [-1, 1], masks) — holes for the inpainter, synthetic damage for the segmenter."""
+        index = self.rng.integers(0, len(self.images), self.cfg.batch_size)
+        clean = self.images[torch.from_numpy(index)].permute(0, 2, 3, 1).numpy()
+        clean = np.where(self.rng.random((len(index), 1, 1, 1)) < 0.5, clean[:, :, ::-1], clean)
+        shape = clean.shape[1:3]
+        if self.cfg.model == "inpainter":
+            masks = np.stack([random_mask(shape, self.rng) for _ in index])
+            inputs = clean
+        else:
+            pairs = [apply_damage(np.ascontiguousarray(img), self.rng) if self.rng.random() < 0.9
+                     else (np.ascontiguousarray(img), np.zeros(shape, bool)) for img in clean]
+            inputs = np.stack([p[0] for p in pairs])
+            masks = np.stack([p[1] for p in pairs])
+        x = to_float(torch.from_numpy(np.ascontiguousarray(inputs)).permute(0, 3, 1, 2))
+        return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(masks)[:, None].float()
+
+    def perceptual(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        from gan_art.nets.vgg import STYLE_LAYERS, preprocess
+
+        # half resolution keeps VGG's cost below the generator's on a CPU
+        size = [s // 2 for s in fake.shape[-2:]]
+        f, r = (self.vgg(preprocess(F.interpolate((x + 1) / 2, size=size, mode="bilinear", antialias=True)),
+                         STYLE_LAYERS) for x in (fake, real))
+        # relative L1 per layer: raw VGG activations differ in scale by orders of magnitude between layers
+        return sum(F.l1_loss(f[k], r[k].detach()) / r[k].detach().abs().mean().clamp_min(1e-6) for k in STYLE_LAYERS)
+
+    def inpainter_step(self) -> dict:
+        cfg = self.cfg
+        real, mask = self.batch()
+        with self.autocast():
+            fake = self.net(real, mask)
+            d_real, _ = self.D(real, mask)
+            d_fake, _ = self.D(fake.detach(), mask)
+            loss_d = F.softplus(-d_real.float()).mean() + F.softplus(d_fake.float()).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        with self.autocast():
+            logits, fake_features = self.D(fake, mask)
+            with torch.no_grad():
+                _, real_features = self.D(real, mask)
+            l1 = ((fake.float() - real).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
+            perceptual = self.perceptual(fake, real)
+            adversarial = F.softplus(-logits.float()).mean()
+            matching = sum(F.l1_loss(a.float(), b.float()) for a, b in zip(fake_features, real_features))
+            loss = (cfg.l1_weight * l1 + cfg.perceptual_weight * perceptual + cfg.adversarial_weight * adversarial
+                    + cfg.feature_matching_weight * matching)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        values = {"loss": loss, "l1": l1, "perceptual": perceptual, "adversarial": adversarial,
+                  "feature_matching": matching, "loss_d": loss_d}
+        return {k: float(v.detach()) for k, v in values.items()}
+
+    def segmenter_step(self) -> dict:
+        image, mask = self.batch()
+        with self.autocast():
+            logits = self.net(image)
+        bce = F.binary_cross_entropy_with_logits(logits.float(), mask, pos_weight=torch.tensor(3.0))
+        loss = bce + dice_loss(logits, mask)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        with torch.no_grad():
+            batch_iou = iou(logits.float().numpy() > 0, mask.numpy() > 0.5)
+        return {"loss": loss.item(), "bce": bce.item(), "iou": batch_iou}
+
+    def save(self, metrics: dict) -> Path:
+        modules = {"net": self.net} | ({"D": self.D} if self.D else {})
+        state = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
+        optimizers = {"opt": self.opt} | ({"opt_d": self.opt_d} if self.opt_d else {})
+        meta = {}
+        for name, opt in optimizers.items():
+            tensors, meta[name] = flatten_optimizer(name, opt)
+            state.update(tensors)
+        config = {"kind": self.cfg.model, "model": self.cfg.architecture, "train": to_dict(self.cfg),
+                  "step": self.step, "metrics": metrics, "data": self.data_summary, "optimizers": meta,
+                  "license": "trained on UTKFace: non-commercial research use only"}
+        path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, self.net,
+                                training_state=state, weights_file=WEIGHTS_FILES[self.cfg.model])
+        for old in self.run.checkpoints(WEIGHTS_FILES[self.cfg.model])[:-self.cfg.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+        return path
+
+    def resume(self) -> None:
+        found = self.run.checkpoints(WEIGHTS_FILES[self.cfg.model])
+        if not found:
+            return
+        config, tensors = read_config(found[-1]), read_tensors(found[-1] / STATE_FILE)
+        for name, module in (("net", self.net), ("D", self.D)):
+            if module is not None:
+                load_weights(module, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")},
+                             found[-1] / STATE_FILE)
+        for name, opt in (("opt", self.opt), ("opt_d", self.opt_d)):
+            if opt is not None:
+                unflatten_optimizer(name, opt, tensors, config["optimizers"][name])
+        self.step = config["step"]
+        self.rng = np.random.default_rng([self.cfg.seed, self.step])
+
+
+def train_repair(cfg: RepairTrainConfig, log=print) -> Path:
+    """Train (or resume) a Repair network until ``cfg.steps``; returns the last checkpoint."""
+    trainer = _RepairTrainer(cfg)
+    trainer.run.path.mkdir(parents=True, exist_ok=True)
+    trainer.resume()
+    trainer.load_data()
+    step_fn = trainer.inpainter_step if cfg.model == "inpainter" else trainer.segmenter_step
+    totals: dict[str, float] = {}
+    last_save, interval_start, path = time.monotonic(), time.perf_counter(), None
+    while trainer.step < cfg.steps:
+        for k, v in step_fn().items():
+            totals[k] = totals.get(k, 0.0) + v
+        trainer.step += 1
+        if trainer.step % cfg.metrics_every == 0 or trainer.step == cfg.steps:
+            n = cfg.metrics_every if trainer.step % cfg.metrics_every == 0 else trainer.step % cfg.metrics_every
+            speed = n * cfg.batch_size / (time.perf_counter() - interval_start)
+            metrics = {"step": trainer.step, "images_per_s": round(speed, 2),
+                       **{k: round(v / n, 5) for k, v in totals.items()}}
+            trainer.run.append_metrics(metrics | {"time": time.time()})
+            log(" ".join(f"{k} {v}" for k, v in metrics.items()))
+            totals, interval_start = {}, time.perf_counter()
+            if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes or trainer.step == cfg.steps:
+                path = trainer.save(metrics)
+                last_save = time.monotonic()
+    return path or trainer.run.latest_checkpoint(WEIGHTS_FILES[cfg.model])

@@ -1,0 +1,86 @@
+"""The Repair tab end to end: gradio_client and headless Chromium against the real app."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app_server import ARTIFACTS, AppServer, open_browser
+from tests.conftest import draw_image
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    server = AppServer(tmp_path_factory.mktemp("repair-app"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return gradio_client.Client(app.url, verbose=False)
+
+
+def editor(path, layers=()):
+    return {"background": gradio_client.handle_file(str(path)),
+            "layers": [gradio_client.handle_file(str(p)) for p in layers], "composite": None}
+
+
+def test_paint_and_repair_changes_only_the_painted_region(client, tmp_path):
+    photo = tmp_path / "photo.png"
+    draw_image(4, 96).save(photo)
+    layer = np.zeros((96, 96, 4), np.uint8)
+    layer[30:50, 20:70] = (255, 0, 85, 140)  # what the brush leaves on the editor layer
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    compare, result, message = client.predict(editor(photo, [tmp_path / "layer.png"]), None, "telea", 0,
+                                              api_name="/repair")
+    assert message.startswith("Repaired with **telea**")
+    before, after = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(result).convert("RGB"))
+    painted = layer[..., 3] > 0
+    assert np.array_equal(before[~painted], after[~painted])
+    assert len(compare) == 2
+
+
+def test_uploaded_mask_and_clear_messages(client, tmp_path):
+    photo = tmp_path / "photo.png"
+    draw_image(5, 64).save(photo)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (10, 10, 30, 30))
+    mask.save(tmp_path / "mask.png")
+    result = client.predict(editor(photo), gradio_client.handle_file(str(tmp_path / "mask.png")), "ns", 2,
+                            api_name="/repair")
+    assert result[-1].startswith("Repaired")
+    nothing = client.predict(editor(photo), None, "telea", 0, api_name="/repair")
+    assert nothing[-1].startswith("⚠️") and "mark the damage" in nothing[-1]
+    Image.new("L", (64, 64), 255).save(tmp_path / "full.png")
+    full = client.predict(editor(photo), gradio_client.handle_file(str(tmp_path / "full.png")), "telea", 0,
+                          api_name="/repair")
+    assert "whole photo" in full[-1]
+
+
+@pytest.mark.browser
+def test_upload_paint_and_repair_in_chromium(app, tmp_path):
+    photo = tmp_path / "photo.png"
+    draw_image(6, 256).save(photo)
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(app.url)
+        page.get_by_role("tab", name="Repair").click()
+        editor_box = page.locator("#repair-editor")
+        editor_box.locator("input[type=file]").first.set_input_files(str(photo))
+        canvas = editor_box.locator("canvas").first
+        canvas.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=12)
+        page.mouse.up()
+        page.get_by_label("telea").check()
+        page.get_by_role("button", name="🩹 Repair").click()
+        page.locator("#repair-result img").wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "repair.png"), full_page=True)
+        assert "Repaired with" in page.locator("body").inner_text()
