@@ -13,6 +13,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoints-dir", default=None, help="shipped/promoted checkpoints (default: checkpoints/)")
     parser.add_argument("--runs-dir", default=None, help="training runs (default: runs/)")
     parser.add_argument("--outputs-dir", default=None, help="downloads written by the app (default: outputs/)")
+    parser.add_argument("--auth", default=None, metavar="USER:PASSWORD",
+                        help="require this login (use it whenever --host exposes the app to a network)")
     return parser.parse_args(argv)
 
 
@@ -25,8 +27,11 @@ def main(argv: list[str] | None = None) -> None:
     studio = Studio(device=args.device, default_checkpoint=args.checkpoint,
                     **{k: v for k, v in roots.items() if v is not None})
     app = build_app(studio)
-    app.queue(default_concurrency_limit=2)
-    app.launch(server_name=args.host, server_port=args.port, allowed_paths=[str(studio.outputs_root)])
+    # a bounded queue turns overload into a "queue is full" message instead of unbounded memory
+    app.queue(default_concurrency_limit=2, max_size=64)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    app.launch(server_name=args.host, server_port=args.port, auth=auth, max_file_size="64mb",
+               allowed_paths=[str(studio.outputs_root)])
 
 
 if __name__ == "__main__":

@@ -70,16 +70,21 @@ def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torc
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
-               for k, v in generator.state_dict().items()}
-    save_tensors(weights, tmp / weights_file)
-    if training_state is not None:
-        save_tensors(training_state, tmp / STATE_FILE)
-    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
-              "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **config}
-    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
-    _fsync_dir(tmp)
+    try:
+        tmp.mkdir()
+        weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
+                   for k, v in generator.state_dict().items()}
+        save_tensors(weights, tmp / weights_file)
+        if training_state is not None:
+            save_tensors(training_state, tmp / STATE_FILE)
+        config = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
+                  "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **config}
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))  # written last: complete
+        _fsync_dir(tmp)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"could not write checkpoint {path.name} ({exc.strerror or exc}); the previous "
+                              "checkpoint is kept. Free some disk space and resume.") from exc
     if path.exists():  # replace: move the old one aside first so the swap itself is a rename
         old = path.with_name(f".{path.name}.old-{os.getpid()}")
         path.rename(old)
@@ -198,6 +203,25 @@ def unflatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: 
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def recover_checkpoints(root: str | Path) -> None:
+    """Finish or discard what a killed writer left in ``root`` (hidden .NAME.tmp-PID / .NAME.old-PID folders).
+
+    A complete temporary folder (its config.json is written last) whose final name is missing is
+    moved into place, newest first; everything else left over is deleted.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return
+    leftovers = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith(".")
+                        and (".tmp-" in p.name or ".old-" in p.name)), key=lambda p: ".old-" in p.name)
+    for folder in leftovers:
+        final = root / folder.name[1:].rsplit(".tmp-" if ".tmp-" in folder.name else ".old-", 1)[0]
+        if not final.exists() and (folder / "config.json").is_file():
+            folder.rename(final)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def list_checkpoints(root: str | Path, weights_file: str = GENERATOR_FILE) -> list[Path]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 MAX_PIXELS = 50_000_000  # ~8k x 6k; larger headers are refused before decoding (decompression bombs)
@@ -78,8 +78,11 @@ def open_image(source: bytes | str | Path, max_pixels: int = MAX_PIXELS) -> Imag
             check_image_size(*img.size, max_pixels=max_pixels)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"image is too large to decode safely: {exc}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"image is too large to decode safely (the limit is {max_pixels / 1e6:.0f} megapixels); "
+                         "downscale it first") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image file this app can read (PNG, JPEG, WebP, GIF, BMP or TIFF)") from None
     except Exception as exc:  # PIL raises many types for garbage input
         raise ImageError(f"not a readable image ({type(exc).__name__}: {exc})") from None
     return img

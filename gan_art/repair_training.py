@@ -25,6 +25,7 @@ from gan_art.checkpoints import (
     load_weights,
     read_config,
     read_tensors,
+    recover_checkpoints,
     unflatten_optimizer,
     write_checkpoint,
 )
@@ -204,6 +205,7 @@ class _RepairTrainer:
         return path
 
     def resume(self) -> None:
+        recover_checkpoints(self.run.checkpoints_dir)
         found = self.run.checkpoints(WEIGHTS_FILES[self.cfg.model])
         if not found:
             return

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.checkpoints import Checkpoint, CheckpointError, list_checkpoints, load_generator
+from gan_art.checkpoints import Checkpoint, CheckpointError, list_checkpoints, load_generator, recover_checkpoints
 from gan_art.data import decode_image
 from gan_art.directions import (
     Direction,
@@ -72,6 +72,7 @@ class Studio:
         self.device = torch.device(device)
         self.max_models = max_models
         self.default_checkpoint = default_checkpoint
+        recover_checkpoints(self.checkpoints_root)  # an export killed half-way
         self.runs = RunManager(self.runs_root)
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()

@@ -31,6 +31,7 @@ from gan_art.checkpoints import (
     load_weights,
     read_config,
     read_tensors,
+    recover_checkpoints,
     unflatten_optimizer,
     write_checkpoint,
 )
@@ -165,6 +166,7 @@ class _Trainer:
             raise TrainingError(f"batch_size {cfg.batch_size} is smaller than the {self.dist.world_size} processes")
 
     def _resume(self) -> None:
+        recover_checkpoints(self.run.checkpoints_dir)
         checkpoint = self.run.latest_checkpoint()
         if checkpoint is None:
             return
@@ -289,6 +291,101 @@ def _hardware(device: torch.device, world_size: int) -> str:
     return f"{world_size}x CPU ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
 
 
+class _Loop:
+    """The step loop's bookkeeping: interval metrics, stop conditions and the run directory outputs."""
+
+    def __init__(self, trainer: _Trainer, on_progress, should_stop) -> None:
+        self.trainer, self.cfg, self.run = trainer, trainer.cfg, trainer.run
+        self.on_progress, self.should_stop = on_progress, should_stop
+        self.is_main = trainer.dist.is_main
+        self.z_fixed = fixed_latents(self.cfg)
+        self.totals: dict[str, torch.Tensor] = {}
+        self.interval_steps, self.interval_seconds = 0, 0.0
+        self.last_checkpoint_time = time.monotonic()
+        self.time_budget_end = trainer.train_seconds + 60 * self.cfg.max_minutes  # step time only, not pauses
+        self.metrics: dict = {}
+        self.sample_path: Path | None = None
+        self.checkpoint_path: Path | None = None
+        self.finished = self.stopped = False
+
+    def step(self) -> None:
+        trainer = self.trainer
+        t0, c0 = time.perf_counter(), time.process_time()
+        for key, value in trainer.train_step().items():
+            self.totals[key] = self.totals.get(key, 0.0) + value
+        elapsed = time.perf_counter() - t0
+        self.interval_steps += 1
+        self.interval_seconds += elapsed
+        trainer.train_seconds += elapsed
+        trainer.cpu_seconds += time.process_time() - c0
+        out_of_time = self.cfg.max_minutes > 0 and trainer.train_seconds >= self.time_budget_end
+        self.finished = trainer.step >= self.cfg.steps or trainer.dist.any(out_of_time)
+        self.stopped = trainer.dist.any(self.should_stop() if self.should_stop else False)
+
+    @property
+    def done(self) -> bool:
+        return self.finished or self.stopped
+
+    def due(self, every: int) -> bool:
+        return self.trainer.step % every == 0 or self.done
+
+    def close_interval(self) -> None:
+        """Average the interval's losses into ``metrics``; a NaN/inf stops the run here."""
+        step = self.trainer.step
+        values = {k: float(v) / self.interval_steps for k, v in self.totals.items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            if self.is_main:
+                self.run.write_status("failed", message=f"training diverged (NaN/inf loss) at step {step}")
+            raise TrainingError(f"training diverged (NaN/inf loss) near step {step}; the last good "
+                                "checkpoint is kept. Lower the learning rates or raise r1_gamma.")
+        speed = self.interval_steps * self.cfg.batch_size / max(self.interval_seconds, 1e-9)
+        self.metrics = {"step": step, "images_seen": self.trainer.images_seen, "images_per_s": round(speed, 2),
+                        "train_seconds": round(self.trainer.train_seconds, 1),
+                        "cpu_seconds": round(self.trainer.cpu_seconds, 1),
+                        **{k: round(v, 5) for k, v in values.items()}}
+        self.totals, self.interval_steps, self.interval_seconds = {}, 0, 0.0
+        if self.is_main and self.cfg.quality_every and self.due(self.cfg.quality_every):
+            self.metrics.update(self.trainer.quality())
+
+    def write_outputs(self) -> None:
+        """Sample grid, checkpoint, metrics line, status and progress callback, each when due (rank 0)."""
+        cfg, step = self.cfg, self.trainer.step
+        if self.due(cfg.sample_every):
+            self.sample_path = self.trainer.write_samples(self.z_fixed)
+        minutes = (time.monotonic() - self.last_checkpoint_time) / 60
+        if self.due(cfg.checkpoint_every) or minutes >= cfg.checkpoint_minutes:
+            self.checkpoint_path = self.trainer.save_checkpoint(self.metrics)
+            self.last_checkpoint_time = time.monotonic()
+        if self.due(cfg.metrics_every):
+            self.run.append_metrics(self.metrics | {"time": time.time()})
+            speed = self.metrics["images_per_s"]
+            eta = (cfg.steps - step) * cfg.batch_size / max(speed, 1e-9)
+            state = "finished" if self.finished else ("stopped" if self.stopped else "running")
+            self.run.write_status(state, step=step, steps=cfg.steps, images_per_s=speed, eta_s=round(eta, 1),
+                                  message="")
+            if self.on_progress is not None:
+                self.on_progress(Progress(step, cfg.steps, speed, eta, self.metrics, self.sample_path,
+                                          self.checkpoint_path))
+
+    def run_until_done(self) -> Path | None:
+        if self.is_main:
+            save_json(self.run.config_file, to_dict(self.cfg))
+            self.run.write_status("starting", step=self.trainer.step, steps=self.cfg.steps, pid=os.getpid(),
+                                  message="loading data")
+        self.trainer.load_data()
+        if self.is_main and not self.run.sample_grids():
+            self.sample_path = self.trainer.write_samples(self.z_fixed)  # an early first grid
+        while self.trainer.step < self.cfg.steps and not self.done:
+            self.step()
+            if self.due(self.cfg.metrics_every):
+                self.close_interval()
+            if self.is_main:
+                self.write_outputs()
+        if self.is_main and self.checkpoint_path is None:  # nothing to do (already at cfg.steps)
+            self.checkpoint_path = self.run.latest_checkpoint()
+        return self.checkpoint_path
+
+
 def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = None,
           should_stop: Callable[[], bool] | None = None, resume: bool = False) -> Path | None:
     """Train until ``cfg.steps`` or ``should_stop()``; returns the final checkpoint folder (None off rank 0).
@@ -296,71 +393,15 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
     With ``resume`` the newest checkpoint in ``cfg.out`` is loaded and its step count kept.
     """
     trainer = _Trainer(cfg, resume)
-    run, is_main = trainer.run, trainer.dist.is_main
-    if is_main:
-        save_json(run.config_file, to_dict(cfg))
-        run.write_status("starting", step=trainer.step, steps=cfg.steps, pid=os.getpid(), message="loading data")
-    trainer.load_data()
-    z_fixed = fixed_latents(cfg)
-    sample_path = checkpoint_path = None
-    if is_main and not run.sample_grids():
-        sample_path = trainer.write_samples(z_fixed)  # step 0 (or the resumed step): an early first grid
-    totals: dict[str, torch.Tensor] = {}
-    interval_steps, interval_seconds = 0, 0.0
-    last_checkpoint_time = time.monotonic()
-    time_budget_end = trainer.train_seconds + 60 * cfg.max_minutes  # step time only: pauses do not count
-    metrics: dict = {}
-    finished = stop = False
-    while trainer.step < cfg.steps and not (stop or finished):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step_metrics = trainer.train_step()
-        for key, value in step_metrics.items():
-            totals[key] = totals.get(key, 0.0) + value
-        interval_steps += 1
-        elapsed = time.perf_counter() - t0
-        interval_seconds += elapsed
-        trainer.train_seconds += elapsed
-        trainer.cpu_seconds += time.process_time() - c0
-        step = trainer.step
-        out_of_time = trainer.dist.any(cfg.max_minutes > 0 and trainer.train_seconds >= time_budget_end)
-        stop = trainer.dist.any(should_stop() if should_stop else False)
-        finished = step >= cfg.steps or out_of_time
-        done = finished or stop
-        if step % cfg.metrics_every == 0 or done:
-            values = {k: float(v) / interval_steps for k, v in totals.items()}
-            if not all(math.isfinite(v) for v in values.values()):
-                if is_main:
-                    run.write_status("failed", message=f"training diverged (NaN/inf loss) at step {step}")
-                raise TrainingError(f"training diverged (NaN/inf loss) near step {step}; the last good "
-                                    "checkpoint is kept. Lower the learning rates or raise r1_gamma.")
-            speed = interval_steps * cfg.batch_size / max(interval_seconds, 1e-9)
-            metrics = {"step": step, "images_seen": trainer.images_seen, "images_per_s": round(speed, 2),
-                       "train_seconds": round(trainer.train_seconds, 1), "cpu_seconds": round(trainer.cpu_seconds, 1),
-                       **{k: round(v, 5) for k, v in values.items()}}
-            totals, interval_steps, interval_seconds = {}, 0, 0.0
-            if is_main and cfg.quality_every and (step % cfg.quality_every == 0 or done):
-                metrics.update(trainer.quality())
-        if is_main:
-            if step % cfg.sample_every == 0 or done:
-                sample_path = trainer.write_samples(z_fixed)
-            minutes = (time.monotonic() - last_checkpoint_time) / 60
-            if step % cfg.checkpoint_every == 0 or done or minutes >= cfg.checkpoint_minutes:
-                checkpoint_path = trainer.save_checkpoint(metrics)
-                last_checkpoint_time = time.monotonic()
-            if step % cfg.metrics_every == 0 or done:
-                run.append_metrics(metrics | {"time": time.time()})
-                eta = (cfg.steps - step) * cfg.batch_size / max(metrics["images_per_s"], 1e-9)
-                state = "finished" if finished else ("stopped" if stop else "running")
-                run.write_status(state, step=step, steps=cfg.steps, images_per_s=metrics["images_per_s"],
-                                 eta_s=round(eta, 1), message="")
-                if on_progress is not None:
-                    on_progress(Progress(step, cfg.steps, metrics["images_per_s"], eta, metrics,
-                                         sample_path, checkpoint_path))
-    if is_main and checkpoint_path is None:  # nothing to do (already at cfg.steps): still report where
-        checkpoint_path = run.latest_checkpoint()
+    loop = _Loop(trainer, on_progress, should_stop)
+    try:
+        final = loop.run_until_done()
+    except OSError as exc:  # a full disk, a vanished folder: say so and keep the last complete checkpoint
+        raise TrainingError(f"cannot write to the run directory {cfg.out} ({exc.strerror or exc}); the last "
+                            "complete checkpoint is kept. Free some space, then resume.") from exc
     if trainer.dist.world_size > 1:
         dist.barrier()
-    return checkpoint_path
+    return final if trainer.dist.is_main else None
 
 
 def load_run_config(run_dir: str | Path, **overrides) -> TrainConfig:

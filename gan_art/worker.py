@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the app shows this message; the traceback goes to worker.log
         traceback.print_exc()
         sys.stdout.flush()
-        run.write_status("failed", message=f"{type(exc).__name__}: {exc}", log_tail=log_tail(run))
+        try:
+            run.write_status("failed", message=f"{type(exc).__name__}: {exc}", log_tail=log_tail(run))
+        except OSError:
+            pass  # a full disk: the app reports the dead worker from its side
         return 1
     return 0
 

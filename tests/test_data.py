@@ -55,7 +55,7 @@ def test_corrupt_files_are_skipped_and_counted(image_folder):
 
 def test_only_corrupt_files_is_an_error_naming_the_reasons(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG garbage")
-    with pytest.raises(DatasetError, match="not a readable image"):
+    with pytest.raises(DatasetError, match="not an image file this app can read"):
         load_images(tmp_path, 16)
 
 

@@ -196,7 +196,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
                            api_name=False)
 
     def restore(data: bytes | None):
-        if not data:
+        if data is None:  # the file was cleared
             return no_change + [gr.skip()] * len(view.outputs)
         try:
             recipe = studio.read_recipe(data)

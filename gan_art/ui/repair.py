@@ -8,7 +8,7 @@ from gan_art.data import ImageError
 from gan_art.inpaint import METHODS, RepairError
 from gan_art.masks import mask_from_upload
 from gan_art.studio import Studio
-from gan_art.ui.editor import editor_with, mask_editor, read_editor
+from gan_art.ui.editor import SafeImage, editor_with, mask_editor, read_editor
 
 USER_ERRORS = (RepairError, ImageError, CheckpointError, ValueError, OSError)
 METHOD_INFO = " · ".join(f"**{name}**: {text}" for name, text in METHODS.items())
@@ -24,7 +24,7 @@ class RepairTab:
                     self.editor = mask_editor("Damaged photo · paint over the damage (brush, eraser, undo)",
                                               elem_id="repair-editor")
                     detect = gr.Button("🔍 Find the damage automatically")
-                    mask_upload = gr.Image(label="…or upload a mask (white = repair) or a transparent PNG",
+                    mask_upload = SafeImage(label="…or upload a mask (white = repair) or a transparent PNG",
                                            type="filepath", height=140, sources=("upload", "clipboard"))
                     method = gr.Radio(list(METHODS), value="learned", label="Method")
                     gr.Markdown(METHOD_INFO)

@@ -6,7 +6,7 @@ import gradio as gr
 from gan_art.data import ImageError
 from gan_art.studio import Studio
 from gan_art.style import StyleError, builtin_styles
-from gan_art.ui.editor import mask_editor, read_editor
+from gan_art.ui.editor import SafeImage, mask_editor, read_editor
 
 USER_ERRORS = (StyleError, ImageError, ValueError, OSError)
 
@@ -23,7 +23,7 @@ class StyleTab:
                                                color="#2266ff", elem_id="style-content")
                     with gr.Row():
                         style = gr.Radio(paintings, value=paintings[0] if paintings else None, label="Style")
-                        style_upload = gr.Image(label="…or your own style image", type="filepath", height=140,
+                        style_upload = SafeImage(label="…or your own style image", type="filepath", height=140,
                                                 sources=("upload", "clipboard"))
                     with gr.Accordion("Mix with a second style", open=False):
                         second = gr.Radio(["none", *paintings], value="none", label="Second style")
