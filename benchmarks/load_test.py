@@ -1,0 +1,109 @@
+"""Load: 16 concurrent Explore sessions for 60 s while a training run is active and another client repairs.
+
+    python benchmarks/load_test.py [--clients 16] [--seconds 60]
+
+Every client is its own gradio_client session moving a random slider as fast as answers come. A
+17th client repairs a 256 px photo with the learned method in a loop. Counts errors (any
+exception, or a "queue is full" answer), reports p50/p95 of the Explore updates, the repairs
+completed, and the app's peak resident memory. Prints one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.explore_latency import NUM_SLIDERS, PC1, percentiles  # noqa: E402
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    from gradio_client import Client, handle_file
+
+    from tests.app_server import AppServer
+    from tests.conftest import draw_image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        server = AppServer(tmp)
+        photo = tmp / "photo.png"
+        draw_image(3, 256).save(photo)
+        latencies, errors, repairs, peak = [], [], [0], [rss_mb(server.process.pid)]
+        lock = threading.Lock()
+        try:
+            starter = Client(server.url, verbose=False)
+            starter.predict("Built-in faces (2,000 UTKFace photos)", None, "", "stylegan", 32, 32, 10**6, 0, 0, 0,
+                            True, True, 0, "cpu", "background", api_name="/start")
+            deadline = time.monotonic() + args.seconds
+
+            def explorer(index: int) -> None:
+                client, rng = Client(server.url, verbose=False), random.Random(index)
+                values = ["faces", index, 0.7, "all", False, 1, "fine"] + [0.0] * NUM_SLIDERS
+                while time.monotonic() < deadline:
+                    values[PC1 + rng.randrange(12)] = round(rng.uniform(-3, 3), 1)
+                    start = time.perf_counter()
+                    try:
+                        client.predict(*values, api_name="/render")
+                        with lock:
+                            latencies.append(time.perf_counter() - start)
+                    except Exception as exc:  # noqa: BLE001 - every failure counts as an error
+                        with lock:
+                            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+            def repairer() -> None:
+                client = Client(server.url, verbose=False)
+                layer = np.zeros((256, 256, 4), np.uint8)
+                layer[100:160, 60:200] = (255, 0, 85, 140)
+                from PIL import Image
+
+                Image.fromarray(layer, "RGBA").save(tmp / "layer.png")
+                editor = {"background": handle_file(str(photo)), "layers": [handle_file(str(tmp / "layer.png"))],
+                          "composite": None}
+                while time.monotonic() < deadline:
+                    try:
+                        message = client.predict(editor, None, "learned", 0, api_name="/repair")[-1]
+                        if message.startswith("⚠️"):
+                            errors.append(f"repair: {message}")
+                        else:
+                            repairs[0] += 1
+                    except Exception as exc:  # noqa: BLE001
+                        errors.append(f"repair {type(exc).__name__}: {exc}"[:200])
+
+            threads = [threading.Thread(target=explorer, args=(i,)) for i in range(args.clients)]
+            threads.append(threading.Thread(target=repairer))
+            for thread in threads:
+                thread.start()
+            while any(t.is_alive() for t in threads):
+                peak.append(rss_mb(server.process.pid))
+                time.sleep(1)
+            starter.predict("background", api_name="/stop")
+        finally:
+            server.stop()
+    print(json.dumps({"benchmark": "load_test", "clients": args.clients, "seconds": args.seconds,
+                      "explore_updates": len(latencies), "errors": len(errors), "first_errors": errors[:3],
+                      "repairs_completed": repairs[0], **percentiles(latencies),
+                      "app_peak_rss_mb": round(max(peak), 1)}))
+
+
+if __name__ == "__main__":
+    main()
