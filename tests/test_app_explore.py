@@ -122,3 +122,32 @@ def test_stylize_through_the_app_in_both_modes(client, tmp_path):
     broken = {"background": gradio_client.handle_file(str(bad)), "layers": [], "composite": None}
     refused = client.predict(broken, *settings, "fast", 1.0, False, 1.0, 256, 300, 1e6, 1.0, 1e-3, api_name="/stylize")
     assert refused[1].startswith("⚠️") and "not an image" in refused[1]
+
+
+def test_sessions_do_not_share_favourites(app):
+    first, second = (gradio_client.Client(app.url, verbose=False) for _ in range(2))
+    recipe = first.predict(*render_args(seed=9), api_name="/render")[1]
+    for _ in range(2):
+        gallery_first = first.predict(recipe, api_name="/favourite")[0]
+    gallery_second = second.predict(recipe, api_name="/favourite")[0]
+    assert len(gallery_first) == 2 and len(gallery_second) == 1
+
+
+@pytest.mark.browser
+def test_stylize_in_chromium(app, tmp_path):
+    from tests.conftest import draw_image
+
+    photo = tmp_path / "photo.png"
+    draw_image(7, 200).save(photo)
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(app.url)
+        page.get_by_role("tab", name="Style").click()
+        page.locator("#style-content input[type=file]").first.set_input_files(str(photo))
+        page.locator("#style-content canvas").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.get_by_role("button", name="🎨 Stylize").click()
+        page.locator("#style-result img").wait_for(timeout=120_000)
+        page.wait_for_function("() => document.body.innerText.includes('Done (fast mode)')", timeout=120_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "style.png"), full_page=True)

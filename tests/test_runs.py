@@ -151,3 +151,18 @@ def test_uploaded_images_are_copied_into_the_run(manager, tmp_path):
     data = manager.root / name / "data"
     assert sorted(p.name for p in data.iterdir()) == [f"{i:05d}.png" for i in range(6)]
     manager.control(name, "stop")
+
+
+def test_promote_names_cannot_escape_the_checkpoints_folder(manager, image_folder, tmp_path):
+    name = manager.create(tiny(image_folder, steps=10), "promotable")
+    wait_for(lambda: manager.view(name).status.get("state") == "finished")
+    target_root = tmp_path / "checkpoints"
+    for bad in ("../escape", "/etc/x", "a/b", "", ".."):
+        with pytest.raises(RunError):
+            manager.promote(name, target_root, bad)
+    promoted = manager.promote(name, target_root, "my-faces")
+    assert promoted == target_root / "my-faces" and (promoted / "MODEL_CARD.md").is_file()
+    load_generator(promoted)
+    with pytest.raises(RunError, match="already exists"):
+        manager.promote(name, target_root, "my-faces")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints", "images", "runs"]
