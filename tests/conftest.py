@@ -27,6 +27,22 @@ def draw_image(seed: int, size: int = 24) -> Image.Image:
     return img
 
 
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The real app (python app.py) on a free port, one per test module, with its own runs/outputs."""
+    from tests.app_server import AppServer
+
+    server = AppServer(tmp_path_factory.mktemp("app"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    gradio_client = pytest.importorskip("gradio_client")
+    return gradio_client.Client(app.url, verbose=False)
+
+
 @pytest.fixture
 def image_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "images"

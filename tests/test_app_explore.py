@@ -9,24 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app_server import ARTIFACTS, AppServer, open_browser
+from tests.app_server import ARTIFACTS, open_browser
 
 gradio_client = pytest.importorskip("gradio_client")
 
 NUM_SLIDERS = 2 + 12 + 6 + 8  # labelled, principal, custom, raw z (see gan_art/ui/explore.py)
 PC1 = 7 + 2  # index of the PC1 slider in /render's inputs
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = AppServer(tmp_path_factory.mktemp("app"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return gradio_client.Client(app.url, verbose=False)
 
 
 def render_args(seed=5, pc1=0.0):

@@ -5,22 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app_server import ARTIFACTS, AppServer, open_browser
+from tests.app_server import ARTIFACTS, open_browser
 from tests.conftest import draw_image
 
 gradio_client = pytest.importorskip("gradio_client")
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = AppServer(tmp_path_factory.mktemp("repair-app"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return gradio_client.Client(app.url, verbose=False)
 
 
 def editor(path, layers=()):

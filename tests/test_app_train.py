@@ -6,18 +6,11 @@ import time
 
 import pytest
 
-from tests.app_server import ARTIFACTS, AppServer, open_browser
+from tests.app_server import ARTIFACTS, open_browser
 
 gradio_client = pytest.importorskip("gradio_client")
 
 BUILTIN = "Built-in faces (2,000 UTKFace photos)"
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = AppServer(tmp_path_factory.mktemp("train-app"))
-    yield server
-    server.stop()
 
 
 def start_args(steps=3000, name=""):

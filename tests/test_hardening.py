@@ -18,18 +18,6 @@ BUILTIN = "Built-in faces (2,000 UTKFace photos)"
 UPLOAD = "Upload images or a zip"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = AppServer(tmp_path_factory.mktemp("hardening"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return gradio_client.Client(app.url, verbose=False)
-
-
 def editor(path):
     return {"background": gradio_client.handle_file(str(path)), "layers": [], "composite": None}
 
