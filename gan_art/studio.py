@@ -5,6 +5,8 @@ per-session state (sliders, favourites) lives in the UI as plain values and reci
 """
 from __future__ import annotations
 
+import re
+import shutil
 import threading
 import uuid
 from collections import OrderedDict
@@ -43,7 +45,9 @@ from gan_art.style import StyleError, builtin_styles, detailed_steps, stylize_fa
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = "faces"
 RUN_PREFIX = "runs/"
+CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 UPSCALED_SIZE = 256  # the browser scales further; a bigger server-side image costs encode time
+MAX_OUTPUT_FILES = 2000  # oldest downloads are deleted beyond this, so a long-running app cannot fill the disk
 
 
 @dataclass
@@ -76,6 +80,7 @@ class Studio:
         self.runs = RunManager(self.runs_root)
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
+        self._outputs_written = 0
 
     # ---- checkpoints -------------------------------------------------------------------------
     def list_checkpoints(self) -> list[str]:
@@ -87,12 +92,18 @@ class Studio:
         return names
 
     def checkpoint_path(self, name: str) -> Path:
-        """The folder for a listed name; anything not listed (paths, '..') is refused."""
-        if name not in self.list_checkpoints():
+        """The folder for a listed name; anything else (paths, '..', unknown names) is refused."""
+        run = name[len(RUN_PREFIX):] if isinstance(name, str) and name.startswith(RUN_PREFIX) else None
+        simple = run if run is not None else name
+        path = None
+        if isinstance(simple, str) and CHECKPOINT_NAME.match(simple):  # no separators: cannot leave its folder
+            if run is not None:
+                path = RunDir(self.runs_root / run).latest_checkpoint()
+            elif self.checkpoints_root / name in list_checkpoints(self.checkpoints_root):
+                path = self.checkpoints_root / name
+        if path is None:
             raise CheckpointError(f"no checkpoint named {name!r}; choose one of {self.list_checkpoints()}")
-        if name.startswith(RUN_PREFIX):
-            return RunDir(self.runs_root / name[len(RUN_PREFIX):]).latest_checkpoint()
-        return self.checkpoints_root / name
+        return path
 
     def model(self, name: str) -> LoadedModel:
         """Load (once) a checkpoint by name, with its directions (principal ones computed if missing)."""
@@ -131,14 +142,20 @@ class Studio:
     def upscale(self, image: np.ndarray, size: int = UPSCALED_SIZE) -> np.ndarray:
         return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
 
-    def staging_dir(self, session: str) -> Path:
-        """A per-session folder for dataset previews of uploads (copied into the run on Start)."""
-        path = self.outputs_root / "staging" / f"{abs(hash(session)) % 10**12}-{uuid.uuid4().hex[:6]}"
-        path.mkdir(parents=True, exist_ok=True)
+    def staging_dir(self) -> Path:
+        """A fresh folder for a dataset preview of uploads (they are copied into the run on Start)."""
+        path = self.output_path("")
+        path.mkdir()
         return path
 
     def output_path(self, suffix: str) -> Path:
+        """A new file name in the outputs folder (pruned to the newest MAX_OUTPUT_FILES entries)."""
         self.outputs_root.mkdir(parents=True, exist_ok=True)
+        self._outputs_written += 1
+        if self._outputs_written % 100 == 0:
+            entries = sorted(self.outputs_root.iterdir(), key=lambda p: p.stat().st_mtime)
+            for old in entries[:-MAX_OUTPUT_FILES]:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
         return self.outputs_root / f"{uuid.uuid4().hex[:12]}{suffix}"
 
     def save_recipe_png(self, image: np.ndarray, recipe: Recipe) -> Path:

@@ -121,9 +121,9 @@ def build_train_tab(studio: Studio) -> None:
 
     source.change(show_source, source, [files, folder], api_name=False)
 
-    def do_preview(choice, uploaded, path, res, request: gr.Request):
+    def do_preview(choice, uploaded, path, res):
         try:
-            data = dataset_path(choice, uploaded, path, lambda: studio.staging_dir(request.session_hash))
+            data = dataset_path(choice, uploaded, path, studio.staging_dir)
             result = preview_dataset(data, min(int(res), 64))
         except USER_ERRORS as exc:
             return f"⚠️ {exc}", gr.Image(visible=False)
