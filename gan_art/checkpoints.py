@@ -60,11 +60,13 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     os.chmod(path, 0o644)  # safetensors creates 0600 files; checkpoints are meant to be shared
 
 
-def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torch.dtype | None = None,
-                     training_state: dict[str, torch.Tensor] | None = None, weights_file: str = GENERATOR_FILE) -> Path:
+def write_checkpoint(path: Path, config: dict, generator: nn.Module | dict[str, torch.Tensor],
+                     dtype: torch.dtype | None = None, training_state: dict[str, torch.Tensor] | None = None,
+                     weights_file: str = GENERATOR_FILE) -> Path:
     """Atomically write a checkpoint folder; ``dtype`` (e.g. float16) casts the module's float tensors.
 
-    ``weights_file`` names the main module's file (other model kinds than generators use their own).
+    ``generator`` is the module (or its state dict) to save as ``weights_file``; other model kinds
+    than generators name their own file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +74,8 @@ def write_checkpoint(path: Path, config: dict, generator: nn.Module, dtype: torc
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
-                   for k, v in generator.state_dict().items()}
+        state = generator if isinstance(generator, dict) else generator.state_dict()
+        weights = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v for k, v in state.items()}
         save_tensors(weights, tmp / weights_file)
         if training_state is not None:
             save_tensors(training_state, tmp / STATE_FILE)
@@ -237,29 +239,43 @@ def model_card(name: str, config: dict) -> str:
     """A short Markdown model card from a checkpoint's config (data, licence, training, metrics)."""
     model, data = config["model"], config.get("data", {})
     hours = config.get("train_seconds", 0) / 3600
+    architecture = (f"`{model['arch']}`, {model['resolution']}x{model['resolution']} px, z_dim {model['z_dim']}, "
+                    f"w_dim {model['w_dim']}, width {model['width']}" if "arch" in model
+                    else f"`{config.get('kind')}` {json.dumps(model)}")
     lines = [
         f"# {name}", "",
-        f"- Architecture: `{model['arch']}`, {model['resolution']}x{model['resolution']} px, "
-        f"z_dim {model['z_dim']}, w_dim {model['w_dim']}, width {model['width']}",
+        f"- Architecture: {architecture}",
         f"- Training: {config.get('step', 0)} steps, {config.get('images_seen', 0) / 1000:.0f} kimg, "
         f"{hours:.2f} h on {config.get('hardware', 'unknown hardware')}",
         f"- Data: {data.get('num_images', '?')} images from `{Path(str(data.get('source', '?'))).name}` "
         f"({data.get('num_skipped', 0)} files skipped)",
         f"- Licence of the training data: {config.get('license', 'unknown')}",
         f"- Last training metrics: {json.dumps(config.get('metrics', {}))}", "",
-        "Weights: `generator.safetensors` (EMA generator); everything else is in `config.json`.",
+        "Weights in safetensors (float16); the training configuration and provenance are in `config.json`.",
     ]
     return "\n".join(lines) + "\n"
 
 
+WEIGHTS_FILES = {"generator": GENERATOR_FILE, "inpainter": "inpainter.safetensors",
+                 "segmenter": "segmenter.safetensors"}
+
+
 def export_checkpoint(source: str | Path, destination: str | Path, dtype: torch.dtype = torch.float16,
                       card: str | None = None) -> Path:
-    """Copy a run checkpoint's EMA generator to a lean, shippable folder (no training state) + model card."""
-    loaded = load_generator(source)
-    config = {k: v for k, v in loaded.config.items()
-              if k not in ("training_state", "format", "format_version", "versions", "saved_at")}
-    config["exported_from"] = {"path": str(source), "checkpoint_id": loaded.id}
+    """Copy a run checkpoint's main weights (no training state) to a lean, shippable folder + model card."""
+    source = Path(source)
+    config = read_config(source)
+    weights_file = WEIGHTS_FILES.get(config.get("kind", "generator"))
+    if weights_file is None:
+        raise CheckpointError(f"{source}/config.json has an unknown kind {config.get('kind')!r}")
+    tensors = read_tensors(source / weights_file)
+    if weights_file == GENERATOR_FILE:
+        load_weights(build_generator(model_config(config)), tensors, source / weights_file)  # refuse a mismatch
+    drop = ("training_state", "optimizers", "format", "format_version", "versions", "saved_at")
+    config = {k: v for k, v in config.items() if k not in drop}
+    config["exported_from"] = {"path": str(source),
+                               "weights_sha256": hashlib.sha256((source / weights_file).read_bytes()).hexdigest()[:12]}
     destination = Path(destination)
-    write_checkpoint(destination, config, loaded.generator, dtype=dtype)
+    write_checkpoint(destination, config, tensors, dtype=dtype, weights_file=weights_file)
     (destination / "MODEL_CARD.md").write_text(card or model_card(destination.name, config))
     return destination

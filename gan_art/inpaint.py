@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.checkpoints import load_module, read_config
+from gan_art.checkpoints import WEIGHTS_FILES, load_module, read_config
 
 REPO = Path(__file__).resolve().parents[1]
 INPAINTER = REPO / "checkpoints" / "inpaint-faces"
@@ -56,7 +56,7 @@ def load_inpainter(path: Path = INPAINTER) -> torch.nn.Module:
     from gan_art.models.inpaint import InpaintGenerator
 
     model = InpaintGenerator(**read_config(path)["model"])
-    load_module(path, model, "inpainter.safetensors")
+    load_module(path, model, WEIGHTS_FILES["inpainter"])
     return model
 
 
@@ -65,7 +65,7 @@ def load_segmenter(path: Path = SEGMENTER) -> torch.nn.Module:
     from gan_art.models.segmenter import DamageSegmenter
 
     model = DamageSegmenter(**read_config(path)["model"])
-    load_module(path, model, "segmenter.safetensors")
+    load_module(path, model, WEIGHTS_FILES["segmenter"])
     return model
 
 

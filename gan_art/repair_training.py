@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from gan_art.checkpoints import (
     STATE_FILE,
+    WEIGHTS_FILES,
     flatten_optimizer,
     load_weights,
     read_config,
@@ -33,8 +34,6 @@ from gan_art.config import to_dict
 from gan_art.damage import apply_damage, random_mask
 from gan_art.data import load_images, to_float
 from gan_art.rundir import STEP_NAME, RunDir
-
-WEIGHTS_FILES = {"inpainter": "inpainter.safetensors", "segmenter": "segmenter.safetensors"}
 
 
 def is_holdout(name: str) -> bool:
