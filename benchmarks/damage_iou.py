@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--size", type=int, default=128, help="faces are resized to this before damage is drawn")
     args = parser.parse_args()
     images, summary = load_images(args.data, 128)
     held_out = [i for i, name in enumerate(summary.names) if is_holdout(name)][: args.images]
@@ -41,7 +42,8 @@ def main() -> None:
     totals = {"all": [0, 0], **{k: [0, 0] for k in DAMAGE_KINDS}}
     per_image, baseline = [], []
     for index in held_out:
-        clean = np.ascontiguousarray(images[index].permute(1, 2, 0).numpy())
+        clean = np.asarray(Image.fromarray(images[index].permute(1, 2, 0).numpy()).resize((args.size, args.size),
+                                                                                            Image.Resampling.LANCZOS))
         kinds = tuple(rng.choice(DAMAGE_KINDS, size=int(rng.integers(1, 4)), replace=False))
         damaged, truth = apply_damage(clean, rng, kinds)
         found = np.asarray(detect_damage(Image.fromarray(damaged), model=model)) >= 128
@@ -52,7 +54,7 @@ def main() -> None:
             totals[key][0] += inter
             totals[key][1] += union
     by_kind = {k: round(v[0] / v[1], 4) for k, v in totals.items() if k != "all" and v[1]}
-    print(json.dumps({"benchmark": "damage_iou", "images": len(held_out),
+    print(json.dumps({"benchmark": "damage_iou", "images": len(held_out), "size": args.size,
                       "iou_pooled": round(totals["all"][0] / totals["all"][1], 4),
                       "iou_mean_per_image": round(float(np.mean(per_image)), 4), "iou_by_kind_pooled": by_kind,
                       "baseline_mark_everything_iou_mean": round(float(np.mean(baseline)), 4)}))

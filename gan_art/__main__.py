@@ -138,7 +138,8 @@ def cmd_train_repair(args: argparse.Namespace) -> None:
     architecture = json.loads(args.architecture) if args.architecture else {}
     cfg = RepairTrainConfig(model=args.model, data=args.data, out=args.out, steps=args.steps,
                             batch_size=args.batch_size, resolution=args.resolution, threads=args.threads,
-                            architecture=architecture, checkpoint_minutes=args.checkpoint_minutes)
+                            architecture=architecture, checkpoint_minutes=args.checkpoint_minutes,
+                            max_zoom=args.max_zoom)
     print(f"checkpoint: {train_repair(cfg)}")
 
 
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
     p.add_argument("--architecture", help='network keyword arguments as JSON, e.g. {"width": 24, "blocks": 5}')
+    p.add_argument("--max-zoom", type=float, default=1.0, help="segmenter: enlarge faces up to this factor")
     p.set_defaults(func=cmd_train_repair)
 
     p = commands.add_parser("inpaint", help="repair a photo (or a folder of name.png + name_mask.png pairs)")

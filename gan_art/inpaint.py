@@ -164,16 +164,27 @@ def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feath
 
 
 @torch.no_grad()
-def detect_damage(image: Image.Image, model=None, threshold: float = 0.5, max_side: int = 1024) -> Image.Image:
-    """A proposed damage mask (L, white = damaged) of the photo's size."""
+def detect_damage(image: Image.Image, model=None, threshold: float = 0.5, max_side: int = 1024,
+                  trained_side: int = 128) -> Image.Image:
+    """A proposed damage mask (L, white = damaged) of the photo's size.
+
+    The network saw 128 px faces, so it runs on a pyramid from full resolution (thin scratches,
+    dust) down to about that size (large blocks and stains); a pixel is damaged if any level says so.
+    """
     model = model or load_segmenter()
     arr = np.asarray(image.convert("RGB"))
     H, W = arr.shape[:2]
     scale = min(1.0, max_side / max(H, W))
-    work = arr if scale == 1.0 else cv2.resize(arr, (round(W * scale), round(H * scale)), interpolation=cv2.INTER_AREA)
-    x, (h, w) = _pad_to(_to_tensor(work), model.multiple)
-    probability = torch.sigmoid(model(x))[0, 0, :h, :w].numpy()
-    if scale != 1.0:
-        probability = cv2.resize(probability, (W, H), interpolation=cv2.INTER_LINEAR)
+    probability = np.zeros((H, W), np.float32)
+    while True:
+        size = (max(8, round(W * scale)), max(8, round(H * scale)))
+        work = arr if size == (W, H) else cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+        x, (h, w) = _pad_to(_to_tensor(work), model.multiple)
+        level = torch.sigmoid(model(x))[0, 0, :h, :w].numpy()
+        if level.shape != (H, W):
+            level = cv2.resize(level, (W, H), interpolation=cv2.INTER_LINEAR)
+        probability = np.maximum(probability, level)
+        if min(size) <= 1.5 * trained_side:
+            break
+        scale /= 2
     return Image.fromarray(((probability > threshold) * 255).astype(np.uint8), "L")
-

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -58,6 +59,8 @@ class RepairTrainConfig:
     perceptual_weight: float = 0.2  # inpainter: VGG16 relative feature L1 on relu1_1..relu4_1
     adversarial_weight: float = 0.02  # inpainter: non-saturating loss of the SN-PatchGAN
     feature_matching_weight: float = 0.2  # inpainter: L1 between D features of real and filled images
+    max_zoom: float = 1.0  # segmenter: faces are enlarged up to this factor and cropped, so that enlarged
+    # photo content (skin, hair, edges) is seen as undamaged at every scale the app runs the detector at
     precision: str = "bf16"
     seed: int = 0
     threads: int = 0
@@ -122,6 +125,8 @@ class _RepairTrainer:
         """(clean images in [-1, 1], masks) — holes for the inpainter, synthetic damage for the segmenter."""
         index = self.rng.integers(0, len(self.images), self.cfg.batch_size)
         clean = self.images[torch.from_numpy(index)].permute(0, 2, 3, 1).numpy()
+        if self.cfg.max_zoom > 1:
+            clean = np.stack([self.zoom(img) for img in clean])
         clean = np.where(self.rng.random((len(index), 1, 1, 1)) < 0.5, clean[:, :, ::-1], clean)
         shape = clean.shape[1:3]
         if self.cfg.model == "inpainter":
@@ -134,6 +139,14 @@ class _RepairTrainer:
             masks = np.stack([p[1] for p in pairs])
         x = to_float(torch.from_numpy(np.ascontiguousarray(inputs)).permute(0, 3, 1, 2))
         return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(masks)[:, None].float()
+
+    def zoom(self, image: np.ndarray) -> np.ndarray:
+        """Enlarge by a log-uniform factor in [1, max_zoom] and crop back to the original size at random."""
+        size = image.shape[0]
+        factor = float(np.exp(self.rng.uniform(0, np.log(self.cfg.max_zoom))))
+        big = cv2.resize(image, (round(size * factor),) * 2, interpolation=cv2.INTER_CUBIC)
+        y, x = self.rng.integers(0, big.shape[0] - size + 1, 2)
+        return big[y:y + size, x:x + size]
 
     def perceptual(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         from gan_art.nets.vgg import STYLE_LAYERS, preprocess
