@@ -46,10 +46,11 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "inpaint-faces"))
     args = parser.parse_args()
     images, summary = load_images(args.data, 128)
     held_out = [i for i, name in enumerate(summary.names) if is_holdout(name)][: args.images]
-    model, vgg = load_inpainter(), load_vgg16()
+    model, vgg = load_inpainter(Path(args.checkpoint)), load_vgg16()
     rng = np.random.default_rng(args.seed)
     gains = {}
     for low, high in HOLE_BANDS:
@@ -60,7 +61,7 @@ def main() -> None:
             for method in METHODS:
                 out = np.asarray(repair(Image.fromarray(clean), Image.fromarray(mask.astype(np.uint8) * 255), method,
                                         model=model).image)
-                a, b = torch.from_numpy(out).permute(2, 0, 1), torch.from_numpy(clean).permute(2, 0, 1)
+                a, b = (torch.from_numpy(np.array(x)).permute(2, 0, 1) for x in (out, clean))
                 scores[method]["psnr"].append(psnr(a, b))
                 scores[method]["ssim"].append(ssim(a, b))
                 scores[method]["vgg"].append(vgg_distance(vgg, out, clean))

@@ -102,7 +102,8 @@ def read_config(path: Path) -> dict:
     """Read and validate a checkpoint's ``config.json``."""
     path = Path(path)
     if not path.is_dir():
-        raise CheckpointError(f"checkpoint {path} not found: expected a folder with config.json and {GENERATOR_FILE}")
+        raise CheckpointError(f"checkpoint {path} not found: expected a folder with config.json and safetensors "
+                              "weights")
     try:
         config = json.loads((path / "config.json").read_text())
     except FileNotFoundError:
