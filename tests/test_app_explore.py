@@ -139,3 +139,15 @@ def test_stylize_in_chromium(app, tmp_path):
         page.wait_for_function("() => document.body.innerText.includes('Done (fast mode)')", timeout=120_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "style.png"), full_page=True)
+
+
+def test_variations_and_interpolation_through_the_app(client):
+    recipe = client.predict(*render_args(seed=11), api_name="/render")[1]
+    gallery = client.predict(recipe, 1.0, api_name="/variations")
+    assert len(gallery) == 16
+    gif, mp4, files, message = client.predict("3", "5", 6, 8, True, recipe, api_name="/interpolate")
+    assert message == "" and open(gif, "rb").read(6) == b"GIF89a"
+    assert open(mp4["video"] if isinstance(mp4, dict) else mp4, "rb").read(12)[4:8] == b"ftyp"
+    assert len(files) == 2
+    bad = client.predict("not a seed", "5", 6, 8, True, recipe, api_name="/interpolate")
+    assert bad[-1].startswith("⚠️") and "type a seed" in bad[-1]
