@@ -34,7 +34,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     train_values = _given(args, TrainConfig)
     model_values = _given(args, ModelConfig)
-    if args.resume:
+    if args.resume_from:
+        from gan_art.training import run_from_checkpoint
+
+        if not train_values.get("out"):
+            raise ConfigError("--resume-from needs --out, the new run directory")
+        cfg = run_from_checkpoint(args.resume_from, train_values.pop("out"), **train_values)
+        args.resume = cfg.out
+    elif args.resume:
         cfg = load_run_config(args.resume, steps=train_values.get("steps"), threads=train_values.get("threads"))
         cfg = dataclasses.replace(cfg, out=args.resume)
     else:
@@ -84,7 +91,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from gan_art.checkpoints import export_checkpoint
 
-    print(f"exported to {export_checkpoint(args.checkpoint, args.out)}")
+    print(f"exported to {export_checkpoint(args.checkpoint, args.out, with_training_state=args.with_training_state)}")
 
 
 def cmd_fit_attributes(args: argparse.Namespace) -> None:
@@ -181,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataclass_flags(p, TrainConfig, skip=("model",))
     _add_dataclass_flags(p, ModelConfig)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    p.add_argument("--resume-from", metavar="CHECKPOINT",
+                   help="start a new run (--out) from a checkpoint exported with --with-training-state")
     p.set_defaults(func=cmd_train)
 
     p = commands.add_parser("generate", help="one PNG per seed from a checkpoint")
@@ -200,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="copy a checkpoint's EMA generator (fp16) into a shippable folder")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--with-training-state", action="store_true",
+                   help="keep float16 G and D weights so training can continue from the export")
     p.set_defaults(func=cmd_export)
 
     p = commands.add_parser("fit-attributes", help="train the gender/age classifiers used for labelled directions")

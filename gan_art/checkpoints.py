@@ -262,8 +262,12 @@ WEIGHTS_FILES = {"generator": GENERATOR_FILE, "inpainter": "inpainter.safetensor
 
 
 def export_checkpoint(source: str | Path, destination: str | Path, dtype: torch.dtype = torch.float16,
-                      card: str | None = None) -> Path:
-    """Copy a run checkpoint's main weights (no training state) to a lean, shippable folder + model card."""
+                      card: str | None = None, with_training_state: bool = False) -> Path:
+    """Copy a run checkpoint's main weights to a lean, shippable folder + model card.
+
+    ``with_training_state`` also keeps the raw G and D weights (float16, no optimiser moments) so a later
+    session can continue training from the shipped folder (``train --resume-from``).
+    """
     source = Path(source)
     config = read_config(source)
     weights_file = WEIGHTS_FILES.get(config.get("kind", "generator"))
@@ -277,6 +281,10 @@ def export_checkpoint(source: str | Path, destination: str | Path, dtype: torch.
     config["exported_from"] = {"path": str(source),
                                "weights_sha256": hashlib.sha256((source / weights_file).read_bytes()).hexdigest()[:12]}
     destination = Path(destination)
-    write_checkpoint(destination, config, tensors, dtype=dtype, weights_file=weights_file)
+    state = None
+    if with_training_state:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in read_tensors(source / STATE_FILE).items()
+                 if k.startswith(("G.", "D."))}
+    write_checkpoint(destination, config, tensors, dtype=dtype, weights_file=weights_file, training_state=state)
     (destination / "MODEL_CARD.md").write_text(card or model_card(destination.name, config))
     return destination

@@ -26,6 +26,7 @@ from torch import nn
 from gan_art import losses
 from gan_art.augment import diff_augment
 from gan_art.checkpoints import (
+    GENERATOR_FILE,
     STATE_FILE,
     flatten_optimizer,
     load_weights,
@@ -172,10 +173,12 @@ class _Trainer:
             return
         config = read_config(checkpoint)
         tensors = read_tensors(checkpoint / STATE_FILE)
+        if not any(k.startswith("G_ema.") for k in tensors):  # an exported checkpoint: EMA weights ship apart
+            tensors |= {f"G_ema.{k}": v for k, v in read_tensors(checkpoint / GENERATOR_FILE).items()}
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             part = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
             load_weights(module, part, checkpoint / STATE_FILE)
-        state = config["training_state"]
+        state = config.get("training_state", {})  # exported checkpoints keep no optimiser moments
         if state.get("opt_g"):
             unflatten_optimizer("opt_g", self.opt_g, tensors, state["opt_g"])
             unflatten_optimizer("opt_d", self.opt_d, tensors, state["opt_d"])
@@ -402,6 +405,26 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
     if trainer.dist.world_size > 1:
         dist.barrier()
     return final if trainer.dist.is_main else None
+
+
+def run_from_checkpoint(checkpoint: str | Path, out: str | Path, **overrides) -> TrainConfig:
+    """Start a run directory at ``out`` from a checkpoint folder (e.g. a shipped one with its training state).
+
+    The checkpoint's own training config is used (``overrides`` such as steps or data applied) and the
+    step count carries on; optimiser moments start afresh when the checkpoint does not have them.
+    """
+    config = read_config(Path(checkpoint))
+    if not (Path(checkpoint) / STATE_FILE).is_file() or "train" not in config:
+        raise TrainingError(f"{checkpoint} has no training state to continue from")
+    values = {**config["train"], "model": config["model"], "out": str(out)}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = from_dict(TrainConfig, values)
+    run = RunDir(out)
+    if run.checkpoints():
+        raise TrainingError(f"{out} already holds a run; continue it with --resume {out}")
+    shutil.copytree(checkpoint, run.checkpoints_dir / STEP_NAME.format(config["step"]))
+    save_json(run.config_file, to_dict(cfg))
+    return cfg
 
 
 def load_run_config(run_dir: str | Path, **overrides) -> TrainConfig:

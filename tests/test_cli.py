@@ -42,6 +42,15 @@ def test_train_then_generate_is_reproducible(image_folder, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "step 6/6" in result.stdout and "step 2/" not in result.stdout
 
+    # a shipped export with its training state continues in a new run at the same step
+    shipped = tmp_path / "shipped"
+    result = run_cli("export", "--checkpoint", run / "checkpoints" / "step-000000006", "--out", shipped,
+                     "--with-training-state")
+    assert result.returncode == 0, result.stderr
+    result = run_cli("train", "--resume-from", shipped, "--out", tmp_path / "next", "--steps", 8)
+    assert result.returncode == 0, result.stderr
+    assert "step 8/8" in result.stdout and "step 6/8" not in result.stdout
+
 
 def test_user_errors_are_one_line_messages(image_folder, tmp_path):
     result = run_cli("generate", "--checkpoint", tmp_path / "missing", "--out", tmp_path / "x")
