@@ -108,7 +108,7 @@ def test_pngs_without_a_recipe_are_refused_with_a_message():
         recipe_from_png(buffer.getvalue())
 
 
-def test_interpolation_frames(generator, directions):
+def test_interpolation_frames(generator):
     a, b = seed_ws(generator, 1), seed_ws(generator, 2)
     frames = interpolate(generator, a, b, num_frames=5, loop=False)
     assert len(frames) == 5 and frames[0].shape == (16, 16, 3)

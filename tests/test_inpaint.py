@@ -42,7 +42,7 @@ def test_size_kept_and_outside_pixels_bit_identical(method, size, tiny_inpainter
     assert not np.array_equal(np.asarray(result)[~outside], np.asarray(image)[~outside])
 
 
-def test_feathering_stays_inside_the_mask(tiny_inpainter):
+def test_feathering_stays_inside_the_mask():
     image, mask = photo(64, 64), box_mask((64, 64), (10, 10, 50, 50))
     hard = np.asarray(repair(image, mask, "telea").image, float)
     soft = np.asarray(repair(image, mask, "telea", feather=6).image, float)

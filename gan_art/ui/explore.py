@@ -216,7 +216,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
 
     controls.save_direction.click(save_direction, inputs=[controls.direction_name, *controls.inputs],
                                   outputs=restore_outputs, api_name="save_direction")
-    _wire_extras(studio, controls, view, extras, apply, restore_outputs)
+    _wire_extras(studio, view, extras, apply, restore_outputs)
     app.load(api_name=False, **fresh)  # the first face appears as soon as the page opens
     return view
 
@@ -265,8 +265,7 @@ def recipe_of(choice: str | None, favourites: list[dict], template: Recipe) -> R
         raise RecipeError(f"choose a favourite or type a seed number, not {choice!r}") from None
 
 
-def _wire_extras(studio: Studio, controls: ExploreControls, view: ExploreView, extras: _ExtrasWidgets,
-                 apply, restore_outputs: list) -> None:
+def _wire_extras(studio: Studio, view: ExploreView, extras: _ExtrasWidgets, apply, restore_outputs: list) -> None:
     def add_favourite(favourites: list[dict], recipe_json: str):
         if not recipe_json:
             return favourites, gr.skip(), gr.skip(), gr.skip()
