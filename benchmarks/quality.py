@@ -2,8 +2,9 @@
 
     python benchmarks/quality.py [--num-images 5000] [checkpoints/faces checkpoints/faces-dcgan]
 
-Prints one JSON line per checkpoint and a last line comparing the first (ours) with the second
-(the DCGAN reference trained for the same CPU time): ratio < 1 means the first is better.
+Prints one JSON line per checkpoint (all against the same real faces) and a last line comparing
+the first (ours) with the second (the DCGAN reference trained for the same CPU time): ratio < 1
+means the first is better.
 FD-EffNet is the FID formula on ImageNet EfficientNet-Lite0 features, not the published FID.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gan_art.metrics import evaluate_checkpoint  # noqa: E402
+from gan_art.checkpoints import load_generator  # noqa: E402
+from gan_art.metrics import evaluate_checkpoint, real_reference  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-64.zip"
 
@@ -28,9 +30,11 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--num-images", type=int, default=5000)
     args = parser.parse_args()
+    resolution = load_generator(args.checkpoints[0]).model.resolution
+    reference = real_reference(args.data, resolution, args.num_images)  # the same real faces for every model
     results = []
     for checkpoint in args.checkpoints:
-        results.append(evaluate_checkpoint(checkpoint, args.data, num_images=args.num_images))
+        results.append(evaluate_checkpoint(checkpoint, reference))
         print(json.dumps(results[-1]), flush=True)
     if len(results) >= 2:
         ours, reference = results[0], results[1]

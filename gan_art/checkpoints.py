@@ -239,16 +239,19 @@ def list_checkpoints(root: str | Path, weights_file: str = GENERATOR_FILE) -> li
 def model_card(name: str, config: dict) -> str:
     """A short Markdown model card from a checkpoint's config (data, licence, training, metrics)."""
     model, data = config["model"], config.get("data", {})
-    hours = config.get("train_seconds", 0) / 3600
     architecture = (f"`{model['arch']}`, {model['resolution']}x{model['resolution']} px, z_dim {model['z_dim']}, "
                     f"w_dim {model['w_dim']}, width {model['width']}" if "arch" in model
-                    else f"`{config.get('kind')}` {json.dumps(model)}")
+                    else f"`{config.get('kind')}` {json.dumps(model) if model else '(default size)'}")
+    training = f"{config.get('step', 0)} steps"
+    if "images_seen" in config:  # only GAN runs record their compute; Repair cards state it by hand
+        training += (f", {config['images_seen'] / 1000:.0f} kimg, {config.get('train_seconds', 0) / 3600:.2f} h "
+                     f"on {config.get('hardware', 'unknown hardware')}")
+    images = data.get("num_images", data.get("train_images", "?"))
     lines = [
         f"# {name}", "",
         f"- Architecture: {architecture}",
-        f"- Training: {config.get('step', 0)} steps, {config.get('images_seen', 0) / 1000:.0f} kimg, "
-        f"{hours:.2f} h on {config.get('hardware', 'unknown hardware')}",
-        f"- Data: {data.get('num_images', '?')} images from `{Path(str(data.get('source', '?'))).name}` "
+        f"- Training: {training}",
+        f"- Data: {images} images from `{Path(str(data.get('source', '?'))).name}` "
         f"({data.get('num_skipped', 0)} files skipped)",
         f"- Licence of the training data: {config.get('license', 'unknown')}",
         f"- Last training metrics: {json.dumps(config.get('metrics', {}))}", "",

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -134,21 +135,37 @@ def effnet_features(images: torch.Tensor, batch_size: int = 100) -> torch.Tensor
     return torch.cat([net.features(preprocess(chunk)) for chunk in images.split(batch_size)])
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, num_images: int = 5000, seed: int = 0) -> dict:
+@dataclass
+class RealReference:
+    """Dataset images and their EfficientNet features, computed once for comparing several checkpoints."""
+
+    images: torch.Tensor
+    features: torch.Tensor
+
+
+def real_reference(data: str | Path, resolution: int, num_images: int = 5000, seed: int = 0) -> RealReference:
+    from gan_art.data import load_images
+
+    real, _ = load_images(data, resolution)
+    real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:num_images]]
+    return RealReference(real, effnet_features(real))
+
+
+def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | RealReference, num_images: int = 5000,
+                        seed: int = 0) -> dict:
     """SWD and FD-EffNet of a checkpoint's samples (psi = 1) against ``num_images`` dataset images."""
     from gan_art.checkpoints import load_generator
-    from gan_art.data import load_images
     from gan_art.explore import seed_latent
     from gan_art.training import sample_images
 
     loaded = load_generator(checkpoint)
-    real, _ = load_images(data, loaded.model.resolution)
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
-    real = real[order[:num_images]]
+    reference = data if isinstance(data, RealReference) else real_reference(data, loaded.model.resolution,
+                                                                             num_images, seed)
+    real = reference.images
     z = torch.cat([seed_latent(seed * 1_000_003 + i, loaded.model.z_dim) for i in range(len(real))])
     fake = sample_images(loaded.generator, z)
     return {"checkpoint": str(checkpoint), "checkpoint_id": loaded.id, "arch": loaded.model.arch,
             "resolution": loaded.model.resolution, "step": loaded.config.get("step"),
-            "num_images": len(real), **swd(real, fake, seed),
-            "fd_effnet": round(frechet_distance(effnet_features(real), effnet_features(fake)), 3),
+            "cpu_seconds": loaded.config.get("cpu_seconds"), "num_images": len(real), **swd(real, fake, seed),
+            "fd_effnet": round(frechet_distance(reference.features, effnet_features(fake)), 3),
             "note": "fd_effnet is a Frechet distance on ImageNet EfficientNet-Lite0 features, not FID"}
