@@ -81,30 +81,38 @@ def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, in
 
 
 @torch.no_grad()
-def _run_network(model, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    x, (H, W) = _pad_to(_to_tensor(image), model.multiple)
-    m, _ = _pad_to(torch.from_numpy(hole.astype(np.float32))[None, None], model.multiple)
-    out = model(x, m)[0, :, :H, :W]
-    return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+def _run_network(model, images: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """Network output (B, H, W, 3) uint8 for a batch of same-sized crops (B, H, W, 3) and holes (B, H, W)."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    x, (H, W) = _pad_to(x, model.multiple)
+    m, _ = _pad_to(torch.from_numpy(holes.astype(np.float32))[:, None], model.multiple)
+    out = model(x, m)[:, :, :H, :W]
+    return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
-def _learned_fill(image: np.ndarray, hole: np.ndarray, model) -> np.ndarray:
-    """Network prediction for every hole pixel, tile by tile around the holes."""
+def _learned_fill(image: np.ndarray, hole: np.ndarray, model, batch_size: int = 16) -> np.ndarray:
+    """Network prediction for every hole pixel, tile by tile around the holes (tiles of one size batched)."""
     radius = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3).max())
     core = int(min(MAX_TILE, max(64, 4 * radius)))
     margin = int(max(32, 2 * radius))
     out = image.copy()
     H, W = hole.shape
+    tiles_by_size: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
     for y in range(0, H, core):
         for x in range(0, W, core):
-            if not hole[y:y + core, x:x + core].any():
-                continue
-            y0, x0 = max(0, y - margin), max(0, x - margin)
-            y1, x1 = min(H, y + core + margin), min(W, x + core + margin)
-            filled = _run_network(model, image[y0:y1, x0:x1], hole[y0:y1, x0:x1])
-            cy, cx = slice(y - y0, y - y0 + min(core, H - y)), slice(x - x0, x - x0 + min(core, W - x))
-            region = hole[y:y + core, x:x + core]
-            out[y:y + core, x:x + core][region] = filled[cy, cx][region]
+            if hole[y:y + core, x:x + core].any():
+                y0, x0 = max(0, y - margin), max(0, x - margin)
+                y1, x1 = min(H, y + core + margin), min(W, x + core + margin)
+                tiles_by_size.setdefault((y1 - y0, x1 - x0), []).append((y, x, y0, x0))
+    for (h, w), tiles in tiles_by_size.items():
+        for start in range(0, len(tiles), batch_size):
+            batch = tiles[start:start + batch_size]
+            filled = _run_network(model, np.stack([image[y0:y0 + h, x0:x0 + w] for _, _, y0, x0 in batch]),
+                                  np.stack([hole[y0:y0 + h, x0:x0 + w] for _, _, y0, x0 in batch]))
+            for (y, x, y0, x0), tile in zip(batch, filled):
+                cy, cx = slice(y - y0, y - y0 + min(core, H - y)), slice(x - x0, x - x0 + min(core, W - x))
+                region = hole[y:y + core, x:x + core]
+                out[y:y + core, x:x + core][region] = tile[cy, cx][region]
     return out
 
 
