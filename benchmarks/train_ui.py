@@ -59,7 +59,7 @@ def main() -> None:
     result = {"benchmark": "train_ui", "device": "cpu"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        server = AppServer(tmp)
+        server = AppServer(tmp, threads=None)  # as `python app.py` runs: worker and CLI get the same threads
         try:
             idle = percentiles(time_app(server.url, "faces", args.updates))
             client = Client(server.url, verbose=False)

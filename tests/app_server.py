@@ -23,13 +23,19 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``python app.py`` in a subprocess; ``url`` once it answers HTTP."""
+    """``python app.py`` in a subprocess; ``url`` once it answers HTTP.
 
-    def __init__(self, tmp: Path, *extra: str) -> None:
+    ``threads`` caps torch's threads in the app and the training workers it starts (tests share 2 cores with
+    it); None launches it as a user would, with torch's default.
+    """
+
+    def __init__(self, tmp: Path, *extra: str, threads: int | None = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tmp / "app.log"
-        env = {"OMP_NUM_THREADS": "1", **os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+        if threads is not None:
+            env.setdefault("OMP_NUM_THREADS", str(threads))
         self.process = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(self.port), "--runs-dir", str(tmp / "runs"),
              "--outputs-dir", str(tmp / "outputs"), *extra],
