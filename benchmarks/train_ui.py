@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.explore_latency import percentiles, time_app  # noqa: E402
 from gan_art.rundir import RunDir  # noqa: E402
-from gan_art.runs import BUILTIN_FACES, app_config  # noqa: E402
+from gan_art.runs import BUILTIN_FACES, app_config, worker_threads  # noqa: E402
 
 START = ["Built-in faces (2,000 UTKFace photos)", None, "", "stylegan", 32, 32]
 
@@ -83,7 +83,8 @@ def main() -> None:
                         "--arch", "stylegan", "--resolution", "32", "--z-dim", "128", "--w-dim", "128",
                         "--width", "32", "--max-channels", "256", "--batch-size", "32", "--steps", str(args.steps),
                         "--sample-every", "25", "--sample-grid", "6", "--metrics-every", "5",
-                        "--checkpoint-every", "500", "--checkpoint-minutes", "2", "--device", "cpu"],
+                        "--checkpoint-every", "500", "--checkpoint-minutes", "2", "--device", "cpu",
+                        "--threads", str(worker_threads())],  # what the tab gives its worker
                        cwd=ROOT, env=dict(os.environ), check=True, capture_output=True)
         tab_speed, cli_speed = steady_speed(tab_run), steady_speed(RunDir(cli_out))
     result.update({"steps": args.steps, "tab_images_per_s": round(tab_speed, 1),

@@ -5,6 +5,7 @@ running, queued and finished runs where it left them.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -105,12 +106,17 @@ class RunView:
     checkpoint: Path | None
 
 
+def worker_threads() -> int:
+    """CPU threads for a training worker: all cores but one, which the app keeps for its users."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class RunManager:
     """Runs under ``root``: at most one active worker per device; later starts wait in a queue."""
 
-    def __init__(self, root: Path, threads: int = 0) -> None:
+    def __init__(self, root: Path, threads: int | None = None) -> None:
         self.root = Path(root)
-        self.threads = threads
+        self.threads = worker_threads() if threads is None else threads
 
     def run(self, name: str) -> RunDir:
         if not RUN_NAME.match(name or "") or not (self.root / name).is_dir():
