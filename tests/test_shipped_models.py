@@ -52,8 +52,8 @@ def test_inpainter_beats_telea_on_large_holes(faces_128):
         truth = torch.from_numpy(face.copy())
         learned = repair(Image.fromarray(face), mask, "learned", model=model).image
         telea = repair(Image.fromarray(face), mask, "telea").image
-        gains.append(psnr(torch.from_numpy(np.asarray(learned)), truth)
-                     - psnr(torch.from_numpy(np.asarray(telea)), truth))
+        gains.append(psnr(torch.from_numpy(np.array(learned)), truth)
+                     - psnr(torch.from_numpy(np.array(telea)), truth))
     assert np.mean(gains) > 0.5, gains
 
 
