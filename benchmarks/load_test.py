@@ -44,6 +44,7 @@ def main() -> None:
     from gradio_client import Client, handle_file
 
     from gan_art.rundir import RunDir
+    from gan_art.worker import ACTIVE_STATES
     from tests.app_server import AppServer
     from tests.conftest import draw_image
 
@@ -111,7 +112,7 @@ def main() -> None:
             starter.predict("background", api_name="/stop")
             # the worker outlives the app by design; let it stop before its folder is deleted
             run, deadline = RunDir(tmp / "runs" / "background"), time.monotonic() + 60
-            while run.read_status().get("state") in ("queued", "starting", "running") and time.monotonic() < deadline:
+            while run.read_status().get("state") in ACTIVE_STATES and time.monotonic() < deadline:
                 time.sleep(0.5)
         finally:
             server.stop()
