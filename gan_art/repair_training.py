@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -34,6 +35,7 @@ from gan_art.checkpoints import (
 from gan_art.config import to_dict
 from gan_art.damage import apply_damage, random_mask
 from gan_art.data import load_images, to_float
+from gan_art.precision import PRECISIONS, PrecisionChoice, choose
 from gan_art.rundir import STEP_NAME, RunDir
 
 
@@ -46,27 +48,27 @@ def is_holdout(name: str) -> bool:
 class RepairTrainConfig:
     """A training run of one Repair network."""
 
-    model: str = "inpainter"  # "inpainter" or "segmenter"
+    model: str = "inpainter"  # which network: "inpainter" or "segmenter"
     data: str = ""  # face images (folder or zip); the held-out 5% is skipped
-    out: str = "runs/inpaint"
-    resolution: int = 128  # training crops are the whole face at this size
-    steps: int = 50_000
-    batch_size: int = 8
+    out: str = "runs/inpaint"  # run directory (resumes from its newest checkpoint)
+    resolution: int = 128  # training crops are the whole face at this size, in pixels
+    steps: int = 50_000  # total optimiser steps
+    batch_size: int = 8  # images per step
     lr: float = 1e-3  # network learning rate (Adam)
     lr_d: float = 1e-4  # discriminator learning rate (inpainter only)
-    architecture: dict = field(default_factory=dict)  # keyword arguments of the network class
+    architecture: dict = field(default_factory=dict)  # keyword arguments of the network class, as JSON
     l1_weight: float = 1.0  # inpainter: L1 inside the hole
     perceptual_weight: float = 0.2  # inpainter: VGG16 relative feature L1 on relu1_1..relu4_1
     adversarial_weight: float = 0.02  # inpainter: non-saturating loss of the SN-PatchGAN
     feature_matching_weight: float = 0.2  # inpainter: L1 between D features of real and filled images
     max_zoom: float = 1.0  # segmenter: faces are enlarged up to this factor and cropped, so that enlarged
     # photo content (skin, hair, edges) is seen as undamaged at every scale the app runs the detector at
-    precision: str = "bf16"
-    seed: int = 0
-    threads: int = 0
-    metrics_every: int = 50
-    checkpoint_minutes: float = 10.0
-    keep_checkpoints: int = 2
+    precision: str = "auto"  # autocast: "auto" (fastest measured on this machine), "fp32" or "bf16"
+    seed: int = 0  # seeds weights, data order and masks
+    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    metrics_every: int = 50  # steps between metrics.jsonl lines
+    checkpoint_minutes: float = 10.0  # minutes between checkpoints (also written at the end)
+    keep_checkpoints: int = 2  # keep the newest K checkpoints of a run
 
 
 def build(cfg: RepairTrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
@@ -91,8 +93,9 @@ def iou(prediction: np.ndarray, target: np.ndarray) -> float:
 
 
 class _RepairTrainer:
-    def __init__(self, cfg: RepairTrainConfig) -> None:
+    def __init__(self, cfg: RepairTrainConfig, precision: str = "fp32") -> None:
         self.cfg = cfg
+        self.precision = precision
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
@@ -110,9 +113,12 @@ class _RepairTrainer:
         self.run = RunDir(cfg.out)
 
     def autocast(self):
-        if self.cfg.precision == "bf16":
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast("cpu", dtype=PRECISIONS[self.precision])
+
+    def step(self) -> dict:
+        return self.inpainter_step() if self.cfg.model == "inpainter" else self.segmenter_step()
 
     def load_data(self) -> None:
         images, summary = load_images(self.cfg.data, self.cfg.resolution)
@@ -208,6 +214,7 @@ class _RepairTrainer:
             tensors, meta[name] = flatten_optimizer(name, opt)
             state.update(tensors)
         config = {"kind": self.cfg.model, "model": self.cfg.architecture, "train": to_dict(self.cfg),
+                  "precision": self.precision,
                   "step": self.step, "metrics": metrics, "data": self.data_summary, "optimizers": meta,
                   "license": "trained on UTKFace: non-commercial research use only"}
         path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, self.net,
@@ -233,13 +240,27 @@ class _RepairTrainer:
         self.rng = np.random.default_rng([self.cfg.seed, self.step])
 
 
+def choose_precision(cfg: RepairTrainConfig) -> PrecisionChoice:
+    """``cfg.precision``, or for ``auto`` the fastest precision measured on this machine (cached)."""
+
+    def make_step(precision: str, batch_size: int):
+        trainer = _RepairTrainer(replace(cfg, batch_size=batch_size), precision)
+        trainer.images = torch.randint(0, 256, (batch_size, 3, cfg.resolution, cfg.resolution), dtype=torch.uint8)
+        return trainer.step
+
+    key = f"{cfg.model}|{json.dumps(cfg.architecture, sort_keys=True)}|{cfg.resolution}px|batch={cfg.batch_size}"
+    return choose(cfg.precision, key, make_step, cfg.batch_size, torch.device("cpu"))
+
+
 def train_repair(cfg: RepairTrainConfig, log=print) -> Path:
     """Train (or resume) a Repair network until ``cfg.steps``; returns the last checkpoint."""
-    trainer = _RepairTrainer(cfg)
+    choice = choose_precision(cfg)
+    log(f"precision {choice.reason}")
+    trainer = _RepairTrainer(cfg, choice.precision)
     trainer.run.path.mkdir(parents=True, exist_ok=True)
     trainer.resume()
     trainer.load_data()
-    step_fn = trainer.inpainter_step if cfg.model == "inpainter" else trainer.segmenter_step
+    step_fn = trainer.step
     totals: dict[str, float] = {}
     last_save, interval_start, path = time.monotonic(), time.perf_counter(), None
     while trainer.step < cfg.steps:

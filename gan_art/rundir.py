@@ -1,27 +1,35 @@
 """The run directory: the protocol between a training process and whoever watches it.
 
     train_config.json   the resolved TrainConfig
-    status.json         state, step, speed, ETA, message; rewritten atomically
+    control.json        {"command": "run" | "pause" | "stop"}, written by whoever controls the run
+    status.json         state, step, speed, ETA, precision, message; rewritten atomically
     metrics.jsonl       one JSON object per metrics interval (append-only)
     samples/step-NNNNNNNNN.png   fixed-latent sample grids
     checkpoints/step-NNNNNNNNN/  checkpoint folders (see gan_art.checkpoints)
     worker.log          stdout/stderr of a worker process, when started by gan_art.worker
 
 Any process can read these files at any time; writers only ever replace whole files by rename.
+Every training process (app worker or CLI) also registers itself in the per-user cache
+(:func:`register_process`), so ``python -m gan_art runs list`` finds runs wherever they were started.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from gan_art.checkpoints import GENERATOR_FILE, list_checkpoints
 from gan_art.config import save_json
+from gan_art.paths import cache_dir
 
 STEP_NAME = "step-{:09d}"
 STATES = ("queued", "starting", "running", "paused", "finished", "stopped", "failed")
+ACTIVE_STATES = ("starting", "running", "paused")
+COMMANDS = ("run", "pause", "stop")
 
 
 class RunDir:
@@ -57,6 +65,18 @@ class RunDir:
     @property
     def log_file(self) -> Path:
         return self.path / "worker.log"
+
+    def send(self, command: str) -> None:
+        """Ask the run's training process to run, pause or stop (it polls between steps)."""
+        if command not in COMMANDS:
+            raise ValueError(f"command must be one of {COMMANDS}")
+        save_json(self.path / "control.json", {"command": command, "time": time.time()})
+
+    def command(self) -> str:
+        try:
+            return json.loads((self.path / "control.json").read_text()).get("command", "run")
+        except (FileNotFoundError, json.JSONDecodeError):
+            return "run"
 
     def write_status(self, state: str, **fields) -> None:
         assert state in STATES, state
@@ -104,3 +124,35 @@ def step_of(path: Path) -> int:
     """The step number in a ``step-NNNNNNNNN`` file or folder name."""
     match = re.search(r"step-(\d+)", path.name)
     return int(match.group(1)) if match else -1
+
+
+def _registry() -> Path:
+    path = cache_dir() / "active-runs"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def register_process(run: RunDir, kind: str) -> Iterator[None]:
+    """Record this process as training ``run`` while the block runs (``kind``: "worker" or "cli")."""
+    entry = _registry() / f"{os.getpid()}.json"
+    save_json(entry, {"pid": os.getpid(), "run": str(run.path.resolve()), "kind": kind, "started": time.time()})
+    try:
+        yield
+    finally:
+        entry.unlink(missing_ok=True)
+
+
+def registered_processes(is_alive) -> list[dict]:
+    """Registered training processes that ``is_alive(pid)`` confirms; entries of dead ones are removed."""
+    found = []
+    for entry in sorted(_registry().glob("*.json")):
+        try:
+            values = json.loads(entry.read_text())
+        except (OSError, json.JSONDecodeError):
+            values = {}
+        if values.get("pid") and is_alive(values["pid"]):
+            found.append(values)
+        else:
+            entry.unlink(missing_ok=True)
+    return found

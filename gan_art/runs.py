@@ -5,9 +5,13 @@ running, queued and finished runs where it left them.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -19,10 +23,11 @@ from gan_art import worker
 from gan_art.checkpoints import CheckpointError, export_checkpoint
 from gan_art.config import ConfigError, ModelConfig, TrainConfig, dcgan_config, save_json, to_dict
 from gan_art.data import IMAGE_EXTENSIONS, DatasetError, load_images
-from gan_art.rundir import RunDir
+from gan_art.paths import REPO
+from gan_art.precision import PrecisionChoice, cached_choice
+from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
+from gan_art.training import image_grid, precision_key, resolve_device
 
-REPO = Path(__file__).resolve().parents[1]
-BUILTIN_FACES = REPO / "data" / "faces-mini.zip"
 BUILTIN_LICENSE = "UTKFace subset: non-commercial research use only; image copyright stays with the owners"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_UPLOAD_FILES = 20_000
@@ -40,22 +45,68 @@ def model_preset(arch: str, resolution: int) -> ModelConfig:
                        width=32, max_channels=256)
 
 
-def app_config(data: str, arch: str = "stylegan", resolution: int = 32, batch_size: int = 32, steps: int = 2000,
-               max_minutes: float = 0.0, lr_g: float | None = None, lr_d: float | None = None, augment: bool = True,
-               ema: bool = True, seed: int = 0, device: str = "auto", data_license: str = "") -> TrainConfig:
-    """A TrainConfig for a run started from the app: the architecture's recipe plus the form's choices."""
-    model = model_preset(arch, int(resolution))
-    base = dcgan_config(model=model) if arch == "dcgan" else TrainConfig(model=model)
-    values = dict(data=data, batch_size=int(batch_size), steps=int(steps), max_minutes=float(max_minutes),
-                  seed=int(seed), device=device, data_license=data_license,
-                  augment="color,translation,cutout" if augment else "", ema_kimg=10.0 if ema else 0.0,
-                  # frequent grids and metrics so the tab streams; checkpoints every 2 minutes at most
-                  sample_every=25, sample_grid=6, metrics_every=5, checkpoint_every=500, checkpoint_minutes=2.0)
-    if lr_g:
-        values["lr_g"] = float(lr_g)
-    if lr_d:
-        values["lr_d"] = float(lr_d)
+@dataclass(frozen=True)
+class TrainRequest:
+    """A run as the Train tab (or the API) asks for it; the rest comes from the architecture's recipe."""
+
+    arch: str = "stylegan"  # "stylegan" (modern default) or "dcgan" (the classic 2016 recipe)
+    resolution: int = 32  # image side in pixels
+    batch_size: int = 32  # images per step
+    steps: int = 0  # optimiser steps; 0 = a run of about `minutes` on this machine, from the measured speed
+    minutes: float = 12.0  # the length `steps` = 0 aims at
+    max_minutes: float = 0.0  # also stop after this many minutes of training; 0 = off
+    lr_g: float = 0.0  # generator learning rate; 0 = the recipe's
+    lr_d: float = 0.0  # discriminator learning rate; 0 = the recipe's
+    augment: bool = True  # DiffAugment (colour, translation, cutout)
+    ema: bool = True  # keep an EMA generator (what sampling uses)
+    seed: int = 0  # seeds weights, data order and the sample-grid latents
+    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+    precision: str = "auto"  # "auto" (fastest measured here), "fp32", "bf16" or "fp16"
+
+
+def app_config(data: str, request: TrainRequest = TrainRequest(), data_license: str = "") -> TrainConfig:
+    """A TrainConfig for a run started from the app: the architecture's recipe plus the request's choices."""
+    model = model_preset(request.arch, int(request.resolution))
+    base = dcgan_config(model=model) if request.arch == "dcgan" else TrainConfig(model=model)
+    values = dict(data=data, batch_size=int(request.batch_size), steps=max(1, int(request.steps)),
+                  max_minutes=float(request.max_minutes), seed=int(request.seed), device=request.device,
+                  data_license=data_license, precision=request.precision,
+                  augment="color,translation,cutout" if request.augment else "",
+                  ema_kimg=10.0 if request.ema else 0.0,
+                  # grids every 25 steps or 20 s, whichever comes first, so the tab streams on any machine;
+                  # checkpoints every 2 minutes at most
+                  sample_every=25, sample_seconds=20.0, sample_grid=6, metrics_every=5, checkpoint_every=500,
+                  checkpoint_minutes=2.0)
+    if request.lr_g:
+        values["lr_g"] = float(request.lr_g)
+    if request.lr_d:
+        values["lr_d"] = float(request.lr_d)
     return replace(base, **values)
+
+
+def default_request(cuda: bool) -> TrainRequest:
+    """The Train tab's starting point: a run of about 12 minutes on a CPU, a proper 64 px run on a GPU."""
+    if cuda:
+        return TrainRequest(resolution=64, batch_size=64, minutes=30.0)
+    return TrainRequest()
+
+
+@dataclass
+class Estimate:
+    """What a run will cost on this machine, from the precision probe."""
+
+    choice: PrecisionChoice  # precision auto would choose, with the measured seconds per step
+    precision: str  # the precision the run will use
+    images_per_s: float
+
+    def eta_s(self, steps: int, batch_size: int) -> float:
+        return steps * batch_size / self.images_per_s
+
+    def steps_for(self, minutes: float, batch_size: int) -> int:
+        """A round number of steps that takes about ``minutes`` here."""
+        steps = minutes * 60 * self.images_per_s / batch_size
+        unit = 10 ** max(0, len(str(int(steps))) - 2)
+        return max(unit, int(round(steps / unit) * unit))
 
 
 def stage_files(files: list[str | Path], folder: Path) -> Path:
@@ -88,8 +139,6 @@ class DatasetPreview:
 
 def preview_dataset(path: Path, resolution: int = 64, max_images: int = 64) -> DatasetPreview:
     """Count usable images (all of them) and make a thumbnail grid of the first few."""
-    from gan_art.training import image_grid
-
     images, summary = load_images(path, resolution)
     grid = image_grid(images[:max_images], columns=8)
     return DatasetPreview(summary.num_images, dict(summary.skipped), summary.skipped_examples, np.asarray(grid))
@@ -117,6 +166,8 @@ class RunManager:
     def __init__(self, root: Path, threads: int | None = None) -> None:
         self.root = Path(root)
         self.threads = worker_threads() if threads is None else threads
+        self._schedule_lock = threading.Lock()
+        self._workers: dict[str, subprocess.Popen] = {}  # workers this process started, by run name
 
     def run(self, name: str) -> RunDir:
         if not RUN_NAME.match(name or "") or not (self.root / name).is_dir():
@@ -160,19 +211,40 @@ class RunManager:
         return name
 
     def active(self) -> list[str]:
-        return [n for n in self.names() if worker.refresh(RunDir(self.root / n)).get("state") in worker.ACTIVE_STATES]
+        return [n for n in self.names() if worker.refresh(RunDir(self.root / n)).get("state") in ACTIVE_STATES]
 
     def schedule(self) -> str | None:
-        """Start the oldest queued run if no run is active; returns the started run's name."""
-        if self.active():
-            return None
-        queued = [(RunDir(self.root / n).read_status().get("queued_at", 0), n) for n in self.names()
-                  if RunDir(self.root / n).read_status().get("state") == "queued"]
-        if not queued:
-            return None
-        name = min(queued)[1]
-        worker.launch(RunDir(self.root / name), self.threads)
-        return name
+        """Start the oldest queued run if no run is active; returns the started run's name.
+
+        Called when a run is queued and whenever a worker of ours exits, so the queue advances with no
+        browser open."""
+        with self._schedule_lock:
+            if self.active():
+                return None
+            queued = [(RunDir(self.root / n).read_status().get("queued_at", 0), n) for n in self.names()
+                      if RunDir(self.root / n).read_status().get("state") == "queued"]
+            if not queued:
+                return None
+            name = min(queued)[1]
+            self._workers[name] = worker.launch(RunDir(self.root / name), self.threads,
+                                                on_exit=lambda returncode: self.schedule())
+            return name
+
+    def shutdown(self, timeout: float = 60.0) -> list[str]:
+        """Stop the workers this process started (each writes a checkpoint first); returns their run names.
+
+        A worker also stops by itself when this process dies without calling this (``kill -9``)."""
+        running = {name: p for name, p in self._workers.items() if p.poll() is None}
+        for name in running:
+            RunDir(self.root / name).send("stop")
+        deadline = time.monotonic() + timeout
+        for process in running.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return list(running)
 
     def control(self, name: str, command: str) -> None:
         """pause / resume / stop; resuming a failed or stopped run queues it again from its last checkpoint."""
@@ -182,13 +254,38 @@ class RunManager:
             run.write_status("queued", queued_at=time.time(), message="waiting to resume", log_tail="")
             self.schedule()
         elif command == "resume":
-            worker.send(run, "run")
-        elif command in ("pause", "stop") and state in worker.ACTIVE_STATES:
-            worker.send(run, command)
+            run.send("run")
+        elif command in ("pause", "stop") and state in ACTIVE_STATES:
+            run.send(command)
         elif command == "stop" and state == "queued":
             run.write_status("stopped", message="removed from the queue before it started")
         else:
             raise RunError(f"cannot {command} a run that is {state}")
+
+    def estimate(self, cfg: TrainConfig, timeout: float = 300.0) -> Estimate:
+        """Expected speed of ``cfg`` here, measured as a worker would run it (its threads, in its own process,
+        so the app's own threads and memory are untouched); cached per machine after the first time."""
+        choice = cached_choice(precision_key(cfg, cfg.batch_size), resolve_device(cfg.device), self.threads)
+        choice = choice or self._probe(cfg, timeout)
+        precision = choice.precision if cfg.precision == "auto" else cfg.precision
+        seconds = choice.seconds_per_step.get(precision) or choice.seconds_per_step["fp32"]
+        return Estimate(choice, precision, cfg.batch_size / seconds)
+
+    def _probe(self, cfg: TrainConfig, timeout: float) -> PrecisionChoice:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config_file = self.root / f".probe-{uuid.uuid4().hex[:8]}.json"
+        save_json(config_file, to_dict(replace(cfg, precision="auto", threads=self.threads)))
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.threads))
+        try:
+            result = subprocess.run([sys.executable, "-m", "gan_art", "probe-precision", "--config", str(config_file),
+                                     "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RunError(f"measuring this machine's training speed took over {timeout:.0f} s") from None
+        finally:
+            config_file.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise RunError(f"could not measure the training speed: {result.stderr.strip()[-500:]}")
+        return PrecisionChoice(**json.loads(result.stdout.strip().splitlines()[-1]))
 
     def view(self, name: str) -> RunView:
         run = self.run(name)
@@ -207,3 +304,47 @@ class RunManager:
             raise CheckpointError(f"run {name!r} has no checkpoint yet")
         export_checkpoint(checkpoint, target)
         return target
+
+
+def _row(run: RunDir, pid: int | None = None) -> dict:
+    status = worker.refresh(run)
+    return {"name": run.name, "path": str(run.path), "state": status.get("state", "?"),
+            "step": status.get("step", 0), "steps": status.get("steps", 0),
+            "images_per_s": status.get("images_per_s"), "precision": status.get("precision", ""),
+            "pid": pid or (status.get("pid") if status.get("state") in ACTIVE_STATES else None)}
+
+
+def find_runs(runs_root: Path) -> list[dict]:
+    """Runs being trained by any process of this user (app workers, CLI runs anywhere), then the other runs
+    under ``runs_root``; one dict per run (name, path, state, step, steps, images_per_s, precision, pid)."""
+    rows, seen = [], set()
+    for entry in registered_processes(worker.is_worker_alive):
+        run = RunDir(entry["run"])
+        rows.append(_row(run, entry["pid"]))
+        seen.add(run.path.resolve())
+    manager = RunManager(runs_root)
+    rows += [_row(manager.run(name)) for name in manager.names() if (runs_root / name).resolve() not in seen]
+    return rows
+
+
+def stop_run(name_or_path: str, runs_root: Path, wait_s: float = 120.0) -> str:
+    """Ask a run (a name from :func:`find_runs` or a run directory) to stop, wait for it, and say what happened."""
+    matches = [Path(r["path"]) for r in find_runs(runs_root) if name_or_path in (r["name"], r["path"])]
+    path = Path(name_or_path) if RunDir(name_or_path).config_file.is_file() else (matches[0] if matches else None)
+    if path is None:
+        raise RunError(f"no run named {name_or_path!r}; see `python -m gan_art runs list`")
+    run = RunDir(path)
+    state = worker.refresh(run).get("state")
+    if state == "queued":
+        run.write_status("stopped", message="removed from the queue before it started")
+        return f"{run.name}: removed from the queue"
+    if state not in ACTIVE_STATES:
+        return f"{run.name} is not running ({state})"
+    run.send("stop")
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        state = worker.refresh(run).get("state")
+        if state not in ACTIVE_STATES:
+            return f"{run.name}: {state} at step {run.read_status().get('step', 0)}"
+        time.sleep(0.5)
+    return f"{run.name}: asked to stop; still {state} after {wait_s:.0f} s (it stops after its current step)"

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from gan_art.checkpoints import Checkpoint, CheckpointError, list_checkpoints, load_generator, recover_checkpoints
-from gan_art.data import decode_image
+from gan_art.data import DatasetError, decode_image
 from gan_art.directions import (
     Direction,
     DirectionError,
@@ -38,11 +38,23 @@ from gan_art.explore import (
     variation_recipes,
 )
 from gan_art.inpaint import detect_damage, repair
+from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, OUTPUTS, RUNS
 from gan_art.rundir import RunDir
-from gan_art.runs import RunManager
+from gan_art.runs import (
+    BUILTIN_LICENSE,
+    DatasetPreview,
+    Estimate,
+    RunError,
+    RunManager,
+    RunView,
+    TrainRequest,
+    app_config,
+    default_request,
+    preview_dataset,
+    stage_files,
+)
 from gan_art.style import StyleError, builtin_styles, detailed_steps, stylize_fast
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = "faces"
 RUN_PREFIX = "runs/"
 CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -67,8 +79,8 @@ class LoadedModel:
 class Studio:
     """Shared, thread-safe application state: where things live and the loaded models."""
 
-    def __init__(self, checkpoints_root: str | Path = REPO / "checkpoints", runs_root: str | Path = REPO / "runs",
-                 outputs_root: str | Path = REPO / "outputs", device: str = "cpu", max_models: int = 3,
+    def __init__(self, checkpoints_root: str | Path = CHECKPOINTS, runs_root: str | Path = RUNS,
+                 outputs_root: str | Path = OUTPUTS, device: str = "cpu", max_models: int = 3,
                  default_checkpoint: str = DEFAULT_CHECKPOINT) -> None:
         self.checkpoints_root = Path(checkpoints_root)
         self.runs_root = Path(runs_root)
@@ -78,6 +90,7 @@ class Studio:
         self.default_checkpoint = default_checkpoint
         recover_checkpoints(self.checkpoints_root)  # an export killed half-way
         self.runs = RunManager(self.runs_root)
+        self.runs.schedule()  # runs queued before a restart start now, browser or not
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._outputs_written = 0
@@ -262,3 +275,61 @@ class Studio:
             raise DirectionError(f"{name!r} is a built-in direction name; choose another")
         save_custom_direction(loaded.checkpoint.path, name, vector, " ".join(parts))
         return self.reload_directions(recipe.checkpoint).directions[name.strip()]
+
+    # ---- train ---------------------------------------------------------------------------------
+    BUILTIN_DATASET = "builtin"
+
+    def train_defaults(self) -> TrainRequest:
+        """The Train tab's starting settings for this machine."""
+        return default_request(torch.cuda.is_available())
+
+    def _train_data(self, dataset: str) -> tuple[str, str]:
+        """(path, licence) of a dataset choice: "builtin" or a folder/zip path on this server."""
+        if dataset == self.BUILTIN_DATASET:
+            return str(BUILTIN_FACES), BUILTIN_LICENSE
+        if not (dataset or "").strip():
+            raise RunError("type the path of a folder (or zip) of images on this server")
+        return dataset.strip(), ""
+
+    def estimate_training(self, request: TrainRequest) -> Estimate:
+        """Expected images/s (and the precision) of ``request`` here; measured once per machine and model."""
+        return self.runs.estimate(app_config(str(BUILTIN_FACES), request))
+
+    def start_training(self, request: TrainRequest, dataset: str = BUILTIN_DATASET,
+                       files: list[str] | None = None, name: str = "") -> str:
+        """Queue a run (it starts at once when no other run is active); returns its name.
+
+        ``dataset`` is "builtin" or a folder/zip on this server; ``files`` (uploaded images or one zip)
+        replace it. ``request.steps`` = 0 picks a run of about ``request.minutes`` on this machine."""
+        data, license_ = ("", "") if files else self._train_data(dataset)
+        if data and not Path(data).exists():
+            raise DatasetError(f"dataset path {data} does not exist on the server")
+        if request.steps <= 0:
+            estimate = self.estimate_training(request)
+            request = replace(request, steps=estimate.steps_for(request.minutes, request.batch_size))
+        name = (name or "").strip() or self.runs.new_name(f"{request.arch}{int(request.resolution)}")
+        return self.runs.create(app_config(data, request, license_), name, files or None)
+
+    def preview_dataset(self, dataset: str = BUILTIN_DATASET, files: list[str] | None = None,
+                        resolution: int = 64) -> DatasetPreview:
+        """Usable images, skipped files and thumbnails of a dataset choice (uploads are staged apart first)."""
+        path = stage_files(files, self.staging_dir()) if files else self._train_data(dataset)[0]
+        return preview_dataset(path, min(int(resolution), 64))
+
+    def run_names(self) -> list[str]:
+        return self.runs.names()
+
+    def run_view(self, name: str) -> RunView:
+        return self.runs.view(name)
+
+    def control_run(self, name: str, command: str) -> None:
+        """pause, resume or stop a run."""
+        self.runs.control(name, command)
+
+    def promote_run(self, name: str, new_name: str) -> Path:
+        """Copy a run's newest checkpoint into the checkpoints folder, where Explore lists it."""
+        return self.runs.promote(name, self.checkpoints_root, (new_name or "").strip())
+
+    def shutdown(self) -> list[str]:
+        """Stop the training workers this app started, each at a checkpoint; returns their run names."""
+        return self.runs.shutdown()

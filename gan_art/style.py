@@ -25,6 +25,7 @@ PAINTINGS = Path(__file__).resolve().parent / "assets" / "styles"
 STYLE_INPUT = 256  # the style predictor's fixed input size
 MIN_SIDE = 16
 MAX_SIDE = 2048
+DETAILED_DEFAULT_SIDE = 512  # detailed mode optimises every pixel: larger photos are worked at this size unless asked
 
 
 class StyleError(ValueError):
@@ -34,6 +35,11 @@ class StyleError(ValueError):
 def builtin_styles() -> dict[str, Path]:
     """The public-domain paintings that ship with the app, by name."""
     return {p.stem: p for p in sorted(PAINTINGS.glob("*.jpg"))}
+
+
+def output_side(image: Image.Image, size: int | None, cap: int = MAX_SIDE) -> int:
+    """``size`` when given, else the photo's own long side, at most ``cap``."""
+    return int(size) if size else min(max(image.size), cap)
 
 
 def fit_long_side(image: Image.Image, size: int) -> Image.Image:
@@ -89,7 +95,9 @@ class FastStylizer:
         """Stylise an RGB image (any size) with a style embedding."""
         out = self.transform.run(None, {self._inputs[0]: _nhwc(content),
                                         self._inputs[1]: vector.reshape(1, 1, 1, 100).astype(np.float32)})[0]
-        return Image.fromarray((np.clip(out[0], 0, 1) * 255 + 0.5).astype(np.uint8))
+        result = Image.fromarray((np.clip(out[0], 0, 1) * 255 + 0.5).astype(np.uint8))
+        # the network's strided layers round odd sizes (150 px comes back as 152): give back the photo's size
+        return result if result.size == content.size else result.resize(content.size, Image.Resampling.LANCZOS)
 
 
 _fast: FastStylizer | None = None
@@ -120,14 +128,15 @@ def apply_mask(stylized: Image.Image, content: Image.Image, mask: Image.Image, r
 
 def stylize_fast(content: Image.Image, styles: list[tuple[Image.Image, float]], strength: float = 1.0,
                  style_scale: float = 1.0, keep_colors: bool = False, mask: Image.Image | None = None,
-                 size: int = 512, stylizer: FastStylizer | None = None) -> Image.Image:
-    """Restyle ``content``: blend of ``styles`` (image, weight), strength 0..1, output long side ``size``."""
+                 size: int | None = None, stylizer: FastStylizer | None = None) -> Image.Image:
+    """Restyle ``content``: blend of ``styles`` (image, weight), strength 0..1, output long side ``size``
+    (default: the photo's own, at most 2048 px)."""
     if not styles or sum(w for _, w in styles) <= 0 or any(w < 0 for _, w in styles):
         raise StyleError("give at least one style image with a positive weight")
     if not 0.0 <= strength <= 1.0:
         raise StyleError(f"strength must be between 0 and 1, got {strength}")
     stylizer = stylizer or fast_stylizer()
-    content = fit_long_side(content, size)
+    content = fit_long_side(content, output_side(content, size))
     total = sum(w for _, w in styles)
     vector = sum(w / total * stylizer.style_vector(image, style_scale) for image, w in styles)
     if strength < 1.0:  # Magenta's own knob: interpolate towards the content's style embedding
@@ -165,19 +174,21 @@ def style_distances(vgg, image: torch.Tensor, style: torch.Tensor, content: torc
     return {"gram_distance": gram_distance, "content_distance": F.mse_loss(fi["relu4_1"], fc["relu4_1"]).item()}
 
 
-def detailed_steps(content: Image.Image, style: Image.Image, size: int = 256, iterations: int = 300,
+def detailed_steps(content: Image.Image, style: Image.Image, size: int | None = None, iterations: int = 300,
                    content_weight: float = 1.0, style_weight: float = 1e6, tv_weight: float = 1e-3, lr: float = 0.02,
                    device: str = "cpu", progress_every: int = 10) -> Iterator[tuple[int, Image.Image]]:
     """Gatys et al.: optimise the image (starting from the content) for VGG16 content + Gram style losses.
 
     Yields (iteration, current image) every ``progress_every`` iterations and at the end; closing
-    the generator stops the optimisation at once.
+    the generator stops the optimisation at once. ``size`` (long side) defaults to the photo's own, at
+    most DETAILED_DEFAULT_SIDE.
     """
     from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
 
     if not 1 <= iterations <= 5000:
         raise StyleError(f"iterations must be between 1 and 5000, got {iterations}")
     vgg = load_vgg16(device)
+    size = output_side(content, size, DETAILED_DEFAULT_SIDE)
     content_x = to_tensor(fit_long_side(content, size), device)
     style_x = to_tensor(fit_long_side(style, size), device)
     with torch.no_grad():

@@ -39,9 +39,8 @@ from gan_art.checkpoints import (
 from gan_art.config import TrainConfig, from_dict, save_json, to_dict
 from gan_art.data import load_images, to_float, to_uint8
 from gan_art.models import build_discriminator, build_generator
+from gan_art.precision import PRECISIONS, PrecisionChoice, choose
 from gan_art.rundir import STEP_NAME, RunDir
-
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class TrainingError(RuntimeError):
@@ -59,6 +58,7 @@ class Progress:
     metrics: dict = field(default_factory=dict)
     sample_grid: Path | None = None
     checkpoint: Path | None = None
+    precision: str = ""  # the precision in use and why, e.g. "fp32 — bf16 is 12.0x slower on this CPU"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -134,6 +134,95 @@ def save_png(image: Image.Image, path: Path) -> None:
     tmp.replace(path)
 
 
+class GanModels:
+    """G, D, the EMA generator, their optimisers and one training step at a given precision. No I/O."""
+
+    def __init__(self, cfg: TrainConfig, device: torch.device, precision: str = "fp32") -> None:
+        self.cfg, self.device = cfg, device
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.G = build_generator(cfg.model).to(device, memory_format=self.memory_format)
+        self.D = build_discriminator(cfg.model).to(device, memory_format=self.memory_format)
+        self.G_ema = losses.make_ema(self.G)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        self.G_train, self.D_train = self.G, self.D
+        self.set_precision(precision)
+
+    def set_precision(self, precision: str) -> None:
+        self.autocast_dtype = PRECISIONS[precision]
+        # fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range and needs none
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+
+    def compile(self) -> None:
+        self.G_train, self.D_train = torch.compile(self.G), torch.compile(self.D)
+
+    def autocast(self):
+        if self.autocast_dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def train_step(self, real: torch.Tensor, z: torch.Tensor, rng: torch.Generator, r1_due: bool,
+                   ema_beta: float, average_gradients: Callable[[nn.Module], None] = lambda module: None
+                   ) -> dict[str, torch.Tensor]:
+        """One D step then one G step on the same fakes (as the pytorch DCGAN example does)."""
+        cfg, scaler = self.cfg, self.scaler
+
+        def augment(x: torch.Tensor) -> torch.Tensor:
+            return diff_augment(x, cfg.augment, rng)
+
+        with self.autocast():
+            fake = self.G_train(z)
+            real_logits = self.D_train(augment(real))
+            fake_logits = self.D_train(augment(fake.detach()))
+            loss_d = losses.d_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        scaler.scale(loss_d).backward()
+        r1 = torch.zeros(())
+        if cfg.r1_gamma > 0 and r1_due:
+            # lazy R1 in fp32: second-order gradients are too coarse in bf16
+            real_r1 = real.detach().requires_grad_(True)
+            r1 = losses.r1_penalty(real_r1, self.D(augment(real_r1)))
+            scaler.scale(r1 * (cfg.r1_gamma / 2 * cfg.r1_interval)).backward()
+        average_gradients(self.D)
+        scaler.step(self.opt_d)
+
+        self.D.requires_grad_(False)
+        with self.autocast():
+            loss_g = losses.g_loss(self.D_train(augment(fake)))
+        self.opt_g.zero_grad(set_to_none=True)
+        scaler.scale(loss_g).backward()
+        self.D.requires_grad_(True)
+        average_gradients(self.G)
+        scaler.step(self.opt_g)
+        scaler.update()
+        losses.ema_update(self.G_ema, self.G, ema_beta)
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach(),
+                "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
+                "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+
+
+def precision_key(cfg: TrainConfig, batch: int) -> str:
+    """What a precision probe depends on besides the machine: the model, the batch and the memory layout."""
+    return f"gan|{json.dumps(to_dict(cfg.model), sort_keys=True)}|batch={batch}|channels_last={cfg.channels_last}"
+
+
+def choose_precision(cfg: TrainConfig, device: torch.device, batch: int | None = None) -> PrecisionChoice:
+    """``cfg.precision``, or for ``auto`` the fastest precision measured on this machine (cached)."""
+    batch = batch or cfg.batch_size
+
+    def make_step(precision: str, batch_size: int):
+        models = GanModels(cfg, device, precision)
+        rng = torch.Generator(device).manual_seed(0)
+        real = torch.rand(batch_size, 3, cfg.model.resolution, cfg.model.resolution, device=device) * 2 - 1
+        real = real.contiguous(memory_format=models.memory_format)
+        z = torch.randn(batch_size, cfg.model.z_dim, device=device)
+        # R1 runs in fp32 whatever the precision, so it is left out of the comparison
+        return lambda: models.train_step(real, z, rng, r1_due=False, ema_beta=0.99)
+
+    return choose(cfg.precision, precision_key(cfg, batch), make_step, batch, device)
+
+
 class _Trainer:
     """State of one run; :func:`train` is the public entry point."""
 
@@ -145,26 +234,24 @@ class _Trainer:
         self.dist = _Distributed(self.device)
         self.run = RunDir(cfg.out)
         self.run.path.mkdir(parents=True, exist_ok=True)
-        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.autocast_dtype = PRECISIONS[cfg.precision]
         torch.manual_seed(cfg.seed)  # weights identical on every rank
-        self.G = build_generator(cfg.model).to(self.device, memory_format=self.memory_format)
-        self.D = build_discriminator(cfg.model).to(self.device, memory_format=self.memory_format)
-        self.G_ema = losses.make_ema(self.G)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        self.models = GanModels(cfg, self.device)
+        self.precision = PrecisionChoice("fp32", cfg.precision)
         self.step, self.images_seen, self.train_seconds, self.cpu_seconds = 0, 0, 0.0, 0.0
         if resume:
             self._resume()
-        for module in (self.G, self.D, self.G_ema):
+        for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
-        self.G_train = torch.compile(self.G) if cfg.compile else self.G
-        self.D_train = torch.compile(self.D) if cfg.compile else self.D
+        if cfg.compile:
+            self.models.compile()
         self.rng = torch.Generator(self.device).manual_seed(cfg.seed * 1000 + self.dist.rank + self.step)
         self.batch = cfg.batch_size // self.dist.world_size
         if self.batch < 1:
             raise TrainingError(f"batch_size {cfg.batch_size} is smaller than the {self.dist.world_size} processes")
+
+    @property
+    def G_ema(self) -> nn.Module:
+        return self.models.G_ema
 
     def _resume(self) -> None:
         recover_checkpoints(self.run.checkpoints_dir)
@@ -175,20 +262,25 @@ class _Trainer:
         tensors = read_tensors(checkpoint / STATE_FILE)
         if not any(k.startswith("G_ema.") for k in tensors):  # an exported checkpoint: EMA weights ship apart
             tensors |= {f"G_ema.{k}": v for k, v in read_tensors(checkpoint / GENERATOR_FILE).items()}
-        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+        models = self.models
+        for prefix, module in (("G", models.G), ("D", models.D), ("G_ema", models.G_ema)):
             part = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
             load_weights(module, part, checkpoint / STATE_FILE)
         state = config.get("training_state", {})  # exported checkpoints keep no optimiser moments
         if state.get("opt_g"):
-            unflatten_optimizer("opt_g", self.opt_g, tensors, state["opt_g"])
-            unflatten_optimizer("opt_d", self.opt_d, tensors, state["opt_d"])
+            unflatten_optimizer("opt_g", models.opt_g, tensors, state["opt_g"])
+            unflatten_optimizer("opt_d", models.opt_d, tensors, state["opt_d"])
         self.step, self.images_seen = config["step"], config["images_seen"]
         self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
 
-    def autocast(self):
-        if self.autocast_dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+    def resolve_precision(self) -> PrecisionChoice:
+        """Measure (or read from the cache) the precision on rank 0 and use it on every rank."""
+        choice = [choose_precision(self.cfg, self.device, self.batch) if self.dist.is_main else None]
+        if self.dist.world_size > 1:
+            dist.broadcast_object_list(choice, 0)
+        self.precision = choice[0]
+        self.models.set_precision(self.precision.precision)
+        return self.precision
 
     def load_data(self) -> None:
         images, summary = load_images(self.cfg.data, self.cfg.model.resolution, self.cfg.max_images)
@@ -201,48 +293,18 @@ class _Trainer:
         if self.cfg.mirror:
             flip = torch.rand(self.batch, 1, 1, 1, generator=self.rng, device=self.device) < 0.5
             x = torch.where(flip, x.flip(3), x)
-        return x.contiguous(memory_format=self.memory_format)
-
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.cfg.augment, self.rng)
+        return x.contiguous(memory_format=self.models.memory_format)
 
     def train_step(self) -> dict[str, torch.Tensor]:
-        """One D step then one G step on the same fakes (as the pytorch DCGAN example does)."""
         cfg = self.cfg
         z = torch.randn(self.batch, cfg.model.z_dim, generator=self.rng, device=self.device)
         real = self.real_batch()
-        with self.autocast():
-            fake = self.G_train(z)
-            real_logits = self.D_train(self.augment(real))
-            fake_logits = self.D_train(self.augment(fake.detach()))
-            loss_d = losses.d_loss(real_logits, fake_logits)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        r1 = torch.zeros(())
-        if cfg.r1_gamma > 0 and self.step % cfg.r1_interval == 0:
-            # lazy R1 in fp32: second-order gradients are too coarse in bf16
-            real_r1 = real.detach().requires_grad_(True)
-            r1 = losses.r1_penalty(real_r1, self.D(self.augment(real_r1)))
-            (r1 * (cfg.r1_gamma / 2 * cfg.r1_interval)).backward()
-        self.dist.average_gradients(self.D)
-        self.opt_d.step()
-
-        self.D.requires_grad_(False)
-        with self.autocast():
-            loss_g = losses.g_loss(self.D_train(self.augment(fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.D.requires_grad_(True)
-        self.dist.average_gradients(self.G)
-        self.opt_g.step()
-
+        beta = losses.ema_beta(cfg.batch_size, self.images_seen + cfg.batch_size, cfg.ema_kimg, cfg.ema_rampup)
+        values = self.models.train_step(real, z, self.rng, self.step % cfg.r1_interval == 0, beta,
+                                        self.dist.average_gradients)
         self.images_seen += cfg.batch_size
         self.step += 1
-        beta = losses.ema_beta(cfg.batch_size, self.images_seen, cfg.ema_kimg, cfg.ema_rampup)
-        losses.ema_update(self.G_ema, self.G, beta)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach(),
-                "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-                "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+        return values
 
     def checkpoint_config(self, metrics: dict) -> dict:
         cfg = self.cfg
@@ -252,20 +314,21 @@ class _Trainer:
                 "data": self.data_summary, "license": self.data_summary["license"], "step": self.step,
                 "images_seen": self.images_seen, "train_seconds": round(self.train_seconds, 1),
                 "cpu_seconds": round(self.cpu_seconds, 1), "metrics": metrics,
-                "hardware": _hardware(self.device, self.dist.world_size)}
+                "precision": self.precision.to_dict(), "hardware": _hardware(self.device, self.dist.world_size)}
 
     def save_checkpoint(self, metrics: dict) -> Path:
-        for module in (self.G, self.D, self.G_ema):
+        models = self.models
+        for module in (models.G, models.D, models.G_ema):
             if not all(torch.isfinite(p).all() for p in module.parameters()):
                 raise TrainingError(f"weights became NaN/inf at step {self.step}; not overwriting the "
                                     "last good checkpoint. Lower the learning rates or raise r1_gamma.")
-        state = {f"{name}.{k}": v for name, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema))
+        state = {f"{name}.{k}": v for name, module in (("G", models.G), ("D", models.D), ("G_ema", models.G_ema))
                  for k, v in module.state_dict().items()}
-        opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", self.opt_g)
-        opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", self.opt_d)
+        opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", models.opt_g)
+        opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", models.opt_d)
         state.update(opt_g_tensors | opt_d_tensors)
         config = self.checkpoint_config(metrics) | {"training_state": {"opt_g": opt_g_meta, "opt_d": opt_d_meta}}
-        path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, self.G_ema,
+        path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, models.G_ema,
                                 training_state=state)
         for old in self.run.checkpoints()[:-self.cfg.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
@@ -304,7 +367,7 @@ class _Loop:
         self.z_fixed = fixed_latents(self.cfg)
         self.totals: dict[str, torch.Tensor] = {}
         self.interval_steps, self.interval_seconds = 0, 0.0
-        self.last_checkpoint_time = time.monotonic()
+        self.last_checkpoint_time = self.last_sample_time = time.monotonic()
         self.time_budget_end = trainer.train_seconds + 60 * self.cfg.max_minutes  # step time only, not pauses
         self.metrics: dict = {}
         self.sample_path: Path | None = None
@@ -353,8 +416,10 @@ class _Loop:
     def write_outputs(self) -> None:
         """Sample grid, checkpoint, metrics line, status and progress callback, each when due (rank 0)."""
         cfg, step = self.cfg, self.trainer.step
-        if self.due(cfg.sample_every):
+        sample_overdue = cfg.sample_seconds > 0 and time.monotonic() - self.last_sample_time >= cfg.sample_seconds
+        if self.due(cfg.sample_every) or sample_overdue:
             self.sample_path = self.trainer.write_samples(self.z_fixed)
+            self.last_sample_time = time.monotonic()
         minutes = (time.monotonic() - self.last_checkpoint_time) / 60
         if self.due(cfg.checkpoint_every) or minutes >= cfg.checkpoint_minutes:
             self.checkpoint_path = self.trainer.save_checkpoint(self.metrics)
@@ -368,7 +433,7 @@ class _Loop:
                                   message="")
             if self.on_progress is not None:
                 self.on_progress(Progress(step, cfg.steps, speed, eta, self.metrics, self.sample_path,
-                                          self.checkpoint_path))
+                                          self.checkpoint_path, self.trainer.precision.reason))
 
     def run_until_done(self) -> Path | None:
         if self.is_main:
@@ -378,6 +443,13 @@ class _Loop:
         self.trainer.load_data()
         if self.is_main and not self.run.sample_grids():
             self.sample_path = self.trainer.write_samples(self.z_fixed)  # an early first grid
+        if self.is_main and self.cfg.precision == "auto":
+            self.run.write_status("starting", message="choosing the precision: timing a few steps on this machine")
+        choice = self.trainer.resolve_precision()
+        if self.is_main:
+            self.run.write_status("starting", precision=choice.precision, precision_note=choice.reason,
+                                  message="training")
+        self.last_sample_time = time.monotonic()
         while self.trainer.step < self.cfg.steps and not self.done:
             self.step()
             if self.due(self.cfg.metrics_every):

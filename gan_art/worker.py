@@ -4,42 +4,32 @@ The run directory is the protocol (see :mod:`gan_art.rundir`): the app writes ``
 and ``control.json`` ({"command": "run" | "pause" | "stop"}); the worker writes status, metrics,
 sample grids and checkpoints. Either side can restart at any time and pick up from the files.
 
+A worker belongs to the app that started it: when the app exits (Ctrl-C, SIGTERM, or even ``kill -9``,
+noticed because the worker's parent process changes) the worker writes a checkpoint and stops, and the
+restarted app offers Resume. SIGTERM or SIGINT sent to the worker itself do the same.
+
     python -m gan_art.worker RUN_DIR      # what the app launches; resumes from the newest checkpoint
 """
 from __future__ import annotations
 
-import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from gan_art.config import save_json
-from gan_art.rundir import RunDir
+from gan_art.paths import REPO
+from gan_art.rundir import ACTIVE_STATES, RunDir, register_process
 
-ACTIVE_STATES = ("starting", "running", "paused")
-COMMANDS = ("run", "pause", "stop")
 LOG_TAIL_LINES = 15
 
 
-def send(run: RunDir, command: str) -> None:
-    """Ask a run's worker to run, pause or stop (it polls between steps)."""
-    if command not in COMMANDS:
-        raise ValueError(f"command must be one of {COMMANDS}")
-    save_json(run.path / "control.json", {"command": command, "time": time.time()})
-
-
-def read_command(run: RunDir) -> str:
-    try:
-        return json.loads((run.path / "control.json").read_text()).get("command", "run")
-    except (FileNotFoundError, json.JSONDecodeError):
-        return "run"
-
-
 def is_worker_alive(pid: int | None) -> bool:
-    """True if ``pid`` is a live gan_art worker (a recycled pid running something else does not count)."""
+    """True if ``pid`` is a live gan_art training process (a recycled pid running something else does not count)."""
     if not pid:
         return False
     try:
@@ -47,7 +37,7 @@ def is_worker_alive(pid: int | None) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return b"gan_art.worker" in cmdline and stat.split(")")[-1].split()[0] != "Z"
+    return b"gan_art" in cmdline and stat.split(")")[-1].split()[0] != "Z"
 
 
 def log_tail(run: RunDir, lines: int = LOG_TAIL_LINES) -> str:
@@ -57,19 +47,28 @@ def log_tail(run: RunDir, lines: int = LOG_TAIL_LINES) -> str:
         return ""
 
 
-def launch(run: RunDir, threads: int = 0) -> int:
-    """Start a detached worker process for ``run`` (it outlives the app) and return its pid."""
-    send(run, "run")
+def launch(run: RunDir, threads: int = 0, on_exit: Callable[[int], None] | None = None) -> subprocess.Popen:
+    """Start a worker process for ``run``; a thread waits for it (so it never lingers as a zombie) and then
+    calls ``on_exit(returncode)``."""
+    run.send("run")
     run.write_status("starting", message="starting the worker process", pid=None)
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     with open(run.log_file, "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gan_art.worker", str(run.path)],
-                                   cwd=Path(__file__).resolve().parents[1], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        # a session of its own: Ctrl-C in the app's terminal reaches the app, which then stops the worker cleanly
+        process = subprocess.Popen([sys.executable, "-m", "gan_art.worker", str(run.path)], cwd=REPO, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
     run.write_status("starting", message="starting the worker process", pid=process.pid)
-    return process.pid
+
+    def reap() -> None:
+        returncode = process.wait()
+        if on_exit is not None:
+            on_exit(returncode)
+
+    threading.Thread(target=reap, name=f"reap-{run.name}", daemon=True).start()
+    return process
 
 
 def refresh(run: RunDir) -> dict:
@@ -86,21 +85,40 @@ def refresh(run: RunDir) -> dict:
     return status
 
 
-def _should_stop_factory(run: RunDir):
-    state = {"paused": False}
+class StopRequests:
+    """``should_stop`` for :func:`gan_art.training.train`: the run's control file (pause waits here, stop
+    returns True), SIGTERM/SIGINT, and, with ``watch_parent``, the process that started us going away."""
 
-    def should_stop() -> bool:
-        while (command := read_command(run)) == "pause":
-            if not state["paused"]:
-                state["paused"] = True
-                run.write_status("paused", message="paused; the run keeps its state in memory")
+    def __init__(self, run: RunDir, watch_parent: bool = False) -> None:
+        self.run = run
+        self.parent = os.getppid() if watch_parent else None
+        self.reason = ""
+        self.paused = False
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self.reason = f"stopped by {signal.Signals(signum).name}"
+
+    def _check(self) -> str:
+        if self.reason:
+            return self.reason
+        if self.parent is not None and os.getppid() != self.parent:
+            return "stopped because the app that started it exited"
+        return "stopped on request" if self.run.command() == "stop" else ""
+
+    def __call__(self) -> bool:
+        while not self._check() and self.run.command() == "pause":
+            if not self.paused:
+                self.paused = True
+                self.run.write_status("paused", message="paused; the run keeps its state in memory")
             time.sleep(0.5)
-        if state["paused"]:
-            state["paused"] = False
-            run.write_status("running", message="")
-        return command == "stop"
-
-    return should_stop
+        if self.paused:
+            self.paused = False
+            self.run.write_status("running", message="")
+        self.reason = self._check()
+        return bool(self.reason)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_run_config(run.path)
         if cfg.threads:
             os.environ["OMP_NUM_THREADS"] = str(cfg.threads)
-        train(cfg, should_stop=_should_stop_factory(run), resume=True)
+        stop = StopRequests(run, watch_parent=True)
+        with register_process(run, "worker"):
+            train(cfg, should_stop=stop, resume=True)
+        if stop.reason:
+            checkpoint = run.latest_checkpoint()
+            where = f"; Resume continues from {checkpoint.name}" if checkpoint else ""
+            run.write_status("stopped", message=f"{stop.reason}{where}")
     except Exception as exc:  # the app shows this message; the traceback goes to worker.log
         traceback.print_exc()
         sys.stdout.flush()

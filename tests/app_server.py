@@ -33,11 +33,12 @@ class AppServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tmp / "app.log"
+        self.runs_root = tmp / "runs"
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         if threads is not None:
             env.setdefault("OMP_NUM_THREADS", str(threads))
         self.process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port), "--runs-dir", str(tmp / "runs"),
+            [sys.executable, "app.py", "--port", str(self.port), "--runs-dir", str(self.runs_root),
              "--outputs-dir", str(tmp / "outputs"), *extra],
             cwd=REPO, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
@@ -53,11 +54,15 @@ class AppServer:
         raise RuntimeError(f"app did not start in 120 s:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
+        """Terminate the app as a user's SIGTERM would (it stops its training workers first)."""
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
-            self.process.wait(10)
+            self.process.wait(60)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
 
 
 @contextlib.contextmanager
@@ -76,3 +81,39 @@ def open_browser():
             yield browser
         finally:
             browser.close()
+
+
+def load_into_editor(page, editor_selector: str, photo: Path, timeout_s: float = 300.0) -> None:
+    """Choose ``photo`` in an image editor until it shows it (its "Upload an image" placeholder is gone): an
+    editor still starting up on a busy machine misses a file chosen too early."""
+    chooser = page.locator(editor_selector).locator("input[type=file]").first
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        chooser.set_input_files([])  # choosing the same file again fires no change event without this
+        chooser.set_input_files(str(photo))
+        try:
+            page.wait_for_function("(sel) => { const e = document.querySelector(sel); return e && e.querySelector("
+                                   "'canvas') && !e.innerText.includes('Upload an image'); }", arg=editor_selector,
+                                   timeout=15_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: choose the file again
+            continue
+    raise AssertionError(f"{editor_selector} never showed {photo.name}")
+
+
+def submit_until_accepted(page, button: str, done_selector: str, timeout_s: float = 300.0,
+                          patience_ms: int = 15_000, before_click=None) -> None:
+    """Click ``button`` until ``done_selector`` appears. An editor still loading its image sends no photo
+    (the tab answers "upload a photo first"), so a click without a result is repeated, with
+    ``before_click()`` (e.g. painting the mask again) before each, until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if before_click is not None:
+            before_click()
+        page.get_by_role("button", name=button).click()
+        try:
+            page.locator(done_selector).wait_for(timeout=patience_ms)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: not ready yet, click again
+            continue
+    raise AssertionError(f"{button!r} gave no {done_selector} within {timeout_s:.0f} s")

@@ -1,6 +1,18 @@
-"""Shared fixtures: tiny models and tiny procedurally drawn datasets, CPU only."""
+"""Shared fixtures: tiny models and tiny procedurally drawn datasets, CPU only.
+
+Every process the tests start inherits a marker in its environment; at the end of the session any such
+process still alive (a training worker, an app, a browser) is killed and the run fails, so no test
+leaves work running behind it. The tests also get a cache of their own (precision probes, the registry
+of training processes) instead of the user's.
+"""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +21,50 @@ import torch
 from PIL import Image, ImageDraw
 
 from gan_art.config import ModelConfig, TrainConfig
+from gan_art.paths import REPO  # noqa: F401  (tests import it from here)
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SESSION_MARKER = ("GAN_ART_TEST_SESSION", uuid.uuid4().hex)
+os.environ[SESSION_MARKER[0]] = SESSION_MARKER[1]
+TEST_CACHE = tempfile.mkdtemp(prefix="gan-art-test-cache-")
+os.environ["GAN_ART_CACHE"] = TEST_CACHE
+LEFTOVER_GRACE_S = 20.0  # processes asked to stop at the end of a test may take a step or two to exit
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def processes_started_by_tests() -> dict[int, str]:
+    """pid -> command line of every live process carrying this session's marker (not pytest itself)."""
+    marker = f"{SESSION_MARKER[0]}={SESSION_MARKER[1]}".encode()
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        if int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    while (leftovers := processes_started_by_tests()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
+    if not leftovers:
+        return
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in leftovers.items())
+    if reporter is not None:
+        reporter.write_line(f"FAILED: {len(leftovers)} process(es) started by the tests were still running "
+                            f"{LEFTOVER_GRACE_S:.0f} s after the last test; killed them:\n{lines}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def draw_image(seed: int, size: int = 24) -> Image.Image:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app_server import ARTIFACTS, open_browser
+from tests.app_server import ARTIFACTS, load_into_editor, open_browser, submit_until_accepted
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -84,7 +84,7 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
         page.mouse.up()
         page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src", arg=source,
                                timeout=30_000)
-        page.wait_for_timeout(500)
+        page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
         after = Image.open(io.BytesIO(image.screenshot()))
         assert '"PC1": ' in page.locator(".cm-content").first.inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
@@ -131,11 +131,8 @@ def test_stylize_in_chromium(app, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app.url)
         page.get_by_role("tab", name="Style").click()
-        page.locator("#style-content input[type=file]").first.set_input_files(str(photo))
-        page.locator("#style-content canvas").first.wait_for(timeout=30_000)
-        page.wait_for_timeout(1000)
-        page.get_by_role("button", name="🎨 Stylize").click()
-        page.locator("#style-result img").wait_for(timeout=120_000)
+        load_into_editor(page, "#style-content", photo)
+        submit_until_accepted(page, "🎨 Stylize", "#style-result img")
         page.wait_for_function("() => document.body.innerText.includes('Done (fast mode)')", timeout=120_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "style.png"), full_page=True)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app_server import ARTIFACTS, open_browser
+from tests.app_server import ARTIFACTS, load_into_editor, open_browser, submit_until_accepted
 from tests.conftest import draw_image
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -56,19 +56,18 @@ def test_upload_paint_and_repair_in_chromium(app, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app.url)
         page.get_by_role("tab", name="Repair").click()
-        editor_box = page.locator("#repair-editor")
-        editor_box.locator("input[type=file]").first.set_input_files(str(photo))
-        canvas = editor_box.locator("canvas").first
-        canvas.wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
-        box = canvas.bounding_box()
-        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=12)
-        page.mouse.up()
+        load_into_editor(page, "#repair-editor", photo)
         page.get_by_label("telea").check()
-        page.get_by_role("button", name="🩹 Repair").click()
-        page.locator("#repair-result img").wait_for(timeout=60_000)
+        canvas = page.locator("#repair-editor canvas").first
+
+        def paint_a_stroke():  # a stroke painted while the editor still loads its image is lost: paint each time
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=12)
+            page.mouse.up()
+
+        submit_until_accepted(page, "🩹 Repair", "#repair-result img", before_click=paint_a_stroke)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "repair.png"), full_page=True)
         assert "Repaired with" in page.locator("body").inner_text()

@@ -1,8 +1,8 @@
-"""The Train tab end to end: gradio_client starts, watches and stops a run; Chromium clicks Start."""
+"""The Train tab end to end: the named API starts, watches and stops a run; Chromium clicks Start."""
 from __future__ import annotations
 
-import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -10,39 +10,43 @@ from tests.app_server import ARTIFACTS, open_browser
 
 gradio_client = pytest.importorskip("gradio_client")
 
-BUILTIN = "Built-in faces (2,000 UTKFace photos)"
+TINY = dict(resolution=16, batch_size=8, precision="fp32")  # grids within seconds on any CPU
 
 
-def start_args(steps=3000, name=""):
-    # source, files, folder, arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema, seed, device, name
-    return [BUILTIN, None, "", "stylegan", 16, 8, steps, 0, 0, 0, True, True, 0, "cpu", name]
+def wait_for(predicate, timeout=120.0, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(interval)
+    return value
 
 
-def step_in(status_html: str) -> int:
-    match = re.search(r"step ([\d,]+)/", status_html)
-    return int(match.group(1).replace(",", "")) if match else -1
+def zombie_children(pid: int) -> list[int]:
+    """Children of ``pid`` that exited and were never waited for (<defunct>)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_start_watch_stop_and_explore_the_result(app):
     client = gradio_client.Client(app.url, verbose=False)
-    message, run = client.predict(*start_args(name="ui-run"), api_name="/start")
-    assert "ui-run" in message and run["value"] == "ui-run"
-    steps, grids = [], set()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and (len(grids) < 2 or len(set(steps)) < 3):
-        status, grid, *_ = client.predict("ui-run", True, api_name="/poll")
-        steps.append(step_in(status))
-        if isinstance(grid, str):  # skipped (unchanged) outputs come back as update dicts
-            grids.add(open(grid, "rb").read())
-        time.sleep(0.5)
-    assert len(grids) >= 2, "fewer than two different sample grids streamed"
-    rising = [s for s in steps if s >= 0]
-    assert rising == sorted(rising) and rising[-1] > rising[0]
-    assert "sent" in client.predict("ui-run", api_name="/stop")
-    deadline = time.monotonic() + 60
-    while "stopped" not in (status := client.predict("ui-run", True, api_name="/poll")[0]):
-        assert time.monotonic() < deadline, status
-        time.sleep(0.5)
+    run = client.predict(steps=3000, name="ui-run", **TINY, api_name="/train_start")
+    assert run == "ui-run"
+    seen = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["sample_grids"] >= 2
+                    and s["step"] > 0 and s)
+    assert seen["precision"] == "fp32" and seen["state"] == "running"
+    later = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["step"] > seen["step"] and s)
+    assert later["images_per_s"] > 0
+    client.predict(run=run, command="stop", api_name="/train_control")
+    stopped = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["state"] == "stopped" and s)
+    assert stopped["checkpoint"] == f"step-{stopped['step']:09d}"
+    wait_for(lambda: not zombie_children(app.process.pid), timeout=10)  # the app reaped its worker
     # the stopped run's checkpoint is listed in Explore and generates
     result = client.predict("runs/ui-run", 0, 0.7, api_name="/load_checkpoint")
     assert '"checkpoint": "runs/ui-run"' in result[-2] and not result[-1].startswith("⚠️")
@@ -50,12 +54,10 @@ def test_start_watch_stop_and_explore_the_result(app):
 
 def test_bad_dataset_choices_give_messages(app):
     client = gradio_client.Client(app.url, verbose=False)
-    args = start_args()
-    args[0], args[2] = "Folder on this server", "/definitely/not/here"
-    message = client.predict(*args, api_name="/start")[0]
-    assert message.startswith("⚠️") and "does not exist" in message
-    args[0] = "Upload images or a zip"
-    assert "upload some images" in client.predict(*args, api_name="/start")[0]
+    with pytest.raises(gradio_client.exceptions.AppError, match="does not exist"):
+        client.predict(dataset="/definitely/not/here", **TINY, api_name="/train_start")
+    with pytest.raises(gradio_client.exceptions.AppError, match="no run named"):
+        client.predict(run="../../etc", api_name="/train_status")
 
 
 @pytest.mark.browser
@@ -64,7 +66,15 @@ def test_click_start_see_the_grid_change_and_stop_in_chromium(app):
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app.url)
         page.get_by_role("tab", name="Train").click()
+        # opening the tab measures this machine's speed (once; cached) and fits the steps to about 12 minutes
+        page.wait_for_function("() => document.querySelector('#train-estimate')?.innerText.includes('images/s')",
+                               timeout=180_000)
+        estimate = page.locator("#train-estimate").inner_text()
+        assert "precision" in estimate and "≈" in estimate and "min" in estimate
+        page.get_by_label("Resolution (px)").click()
+        page.get_by_role("option", name="16", exact=True).click()
         page.get_by_label("Steps").fill("5000")
+        page.get_by_label("Steps").press("Enter")
         page.get_by_role("button", name="▶ Start training").click()
         grid = page.locator("#train-grid img")
         grid.wait_for(timeout=60_000)
@@ -76,3 +86,4 @@ def test_click_start_see_the_grid_change_and_stop_in_chromium(app):
                                timeout=60_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+        assert "16" in page.locator("#run-status").inner_text()  # the run is the small one chosen above

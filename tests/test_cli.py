@@ -1,11 +1,17 @@
 """The command line end to end, in subprocesses, as a user would run it."""
+import argparse
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+from PIL import Image
 
+from gan_art.__main__ import build_parser, main
+from gan_art.rundir import RunDir, step_of
 from tests.conftest import REPO
 
 TINY = ["--resolution", "16", "--z-dim", "8", "--w-dim", "8", "--mapping-layers", "2", "--width", "4",
@@ -52,13 +58,13 @@ def test_train_then_generate_is_reproducible(image_folder, tmp_path):
     assert "step 8/8" in result.stdout and "step 6/8" not in result.stdout
 
 
-def test_user_errors_are_one_line_messages(image_folder, tmp_path):
+def test_user_errors_are_one_line_messages(image_folder, tmp_path, capsys):
     result = run_cli("generate", "--checkpoint", tmp_path / "missing", "--out", tmp_path / "x")
     assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
     result = run_cli("train", "--data", tmp_path / "nothing", "--out", tmp_path / "run", *TINY)
     assert result.returncode == 2 and "does not exist" in result.stderr
-    result = run_cli("train", "--data", image_folder, "--out", tmp_path / "run", "--arch", "nope")
-    assert result.returncode == 2 and "unknown arch" in result.stderr
+    assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "run"), "--arch", "nope"]) == 2
+    assert "unknown arch" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="gloo on CPU is tested on Linux")
@@ -71,3 +77,75 @@ def test_two_process_data_parallel_training_with_gloo(image_folder, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "run" / "checkpoints" / "step-000000004" / "generator.safetensors").is_file()
     assert result.stdout.count("step 4/4") == 1 and result.stdout.count("checkpoint:") == 1  # rank 0 only
+
+
+def wait_until(predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+    return value
+
+
+def test_runs_list_and_stop_find_a_cli_run_started_elsewhere(image_folder, tmp_path):
+    run = tmp_path / "somewhere" / "cli-run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    trainer = subprocess.Popen([sys.executable, "-m", "gan_art", "train", "--data", str(image_folder), "--out",
+                                str(run), "--steps", "100000", *map(str, TINY)], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: RunDir(run).read_status().get("step", 0) >= 4)
+        listing = run_cli("runs", "list", "--runs-dir", tmp_path / "no-app-runs")
+        line = next(line for line in listing.stdout.splitlines() if line.startswith("cli-run"))
+        assert "running" in line and str(trainer.pid) in line and str(run) in line
+        stopped = run_cli("runs", "stop", "cli-run", "--runs-dir", tmp_path / "no-app-runs")
+        assert stopped.returncode == 0 and "cli-run: stopped at step" in stopped.stdout, stopped
+        assert trainer.wait(60) == 0
+        assert "stopped on request" in trainer.stdout.read()
+        status = RunDir(run).read_status()
+        assert status["state"] == "stopped" and step_of(RunDir(run).latest_checkpoint()) == status["step"]
+        assert "cli-run" not in run_cli("runs", "list", "--runs-dir", tmp_path / "no-app-runs").stdout
+    finally:
+        trainer.kill()
+        trainer.wait()
+
+
+def test_sigterm_stops_a_cli_run_at_a_checkpoint(image_folder, tmp_path):
+    run = tmp_path / "run"
+    trainer = subprocess.Popen([sys.executable, "-m", "gan_art", "train", "--data", str(image_folder), "--out",
+                                str(run), "--steps", "100000", *map(str, TINY)], cwd=REPO,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: RunDir(run).read_status().get("step", 0) >= 4)
+        trainer.send_signal(signal.SIGTERM)
+        assert trainer.wait(60) == 0
+        assert "stopped by SIGTERM" in trainer.stdout.read()
+        assert step_of(RunDir(run).latest_checkpoint()) == RunDir(run).read_status()["step"]
+    finally:
+        trainer.kill()
+        trainer.wait()
+
+
+def test_every_flag_of_every_command_says_what_it_does(capsys):
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.dest == "help":
+                continue
+            assert action.help and len(action.help) > 15, f"{name} {action.option_strings or action.dest}"
+    for command in ("train", "train-repair"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "forward-pass autocast: \"auto\" (fastest measured on this machine)" in text and "(default: 'auto')" in text
+    assert "--max-zoom FLOAT" in text and "detector at (default: 1.0)" in text
+
+
+def test_stylize_keeps_the_photos_size_unless_asked(tmp_path):
+    Image.new("RGB", (200, 150), (120, 80, 60)).save(tmp_path / "photo.png")
+    common = ["stylize", "--content", str(tmp_path / "photo.png"), "--style", "udnie"]
+    assert main([*common, "--out", str(tmp_path / "a.png")]) == 0
+    assert Image.open(tmp_path / "a.png").size == (200, 150)
+    assert main([*common, "--out", str(tmp_path / "b.png"), "--size", "400"]) == 0
+    assert Image.open(tmp_path / "b.png").size == (400, 300)

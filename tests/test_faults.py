@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ import torch
 from gan_art.checkpoints import CheckpointError, load_generator, recover_checkpoints, write_checkpoint
 from gan_art.config import to_dict
 from gan_art.models import build_generator
-from gan_art.rundir import RunDir
+from gan_art.rundir import RunDir, step_of
 from tests.app_server import AppServer
 from tests.conftest import REPO, tiny_model, tiny_train_config
 
@@ -30,15 +31,19 @@ state = {f"x{i}": torch.randn(256, 1024) for i in range(8)}  # ~8 MB per write, 
 for step in range(10**6):
     write_checkpoint(f"{sys.argv[1]}/step-{step % 3:09d}", {"model": to_dict(cfg), "step": step}, G,
                      training_state=state)
+    if step == 0:
+        print("writing", flush=True)
 """
 
 
 def test_kill_9_during_checkpoint_writes_never_leaves_a_half_checkpoint(tmp_path):
     rng = random.Random(0)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for attempt in range(20):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=REPO, env=env)
-        time.sleep(rng.uniform(1.5, 3.0))
+    for attempt in range(6):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=REPO, env=env,
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline() == "writing\n"  # kill while it writes, not while it imports torch
+        time.sleep(rng.uniform(0.0, 0.8))
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         recover_checkpoints(tmp_path)
@@ -82,41 +87,71 @@ def test_training_on_a_real_full_tmpfs_fails_clearly(image_folder, tmp_path):
         subprocess.run(["umount", str(mount)], check=False)
 
 
-def test_app_killed_mid_run_reattaches_after_restart(tmp_path):
+def start_tiny_run(server: AppServer, name: str) -> RunDir:
+    import gradio_client
+
+    client = gradio_client.Client(server.url, verbose=False)
+    client.predict(resolution=16, batch_size=8, steps=100_000, precision="fp32", name=name, api_name="/train_start")
+    run = RunDir(server.runs_root / name)
+    deadline = time.monotonic() + 120
+    while run.read_status().get("step", 0) < 10:
+        assert time.monotonic() < deadline, run.read_status()
+        time.sleep(0.5)
+    return run
+
+
+def wait_stopped(run: RunDir, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while (status := run.read_status()).get("state") != "stopped":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.3)
+    return status
+
+
+def test_app_exit_stops_its_training_at_a_checkpoint_and_resume_continues(tmp_path):
+    """Ctrl-C or even kill -9 of the app: its worker writes a checkpoint and stops, nothing keeps running, and
+    the restarted app resumes the run at its step (SIGTERM runs the same handler as Ctrl-C; the final
+    server.stop() sends it)."""
     import gradio_client
 
     server = AppServer(tmp_path)
-    client = gradio_client.Client(server.url, verbose=False)
-    args = ["Built-in faces (2,000 UTKFace photos)", None, "", "stylegan", 16, 8, 100_000, 0, 0, 0, True, True, 0,
-            "cpu", "survivor"]
-    client.predict(*args, api_name="/start")
-    run = RunDir(tmp_path / "runs" / "survivor")
-    deadline = time.monotonic() + 120
-    while run.read_status().get("step", 0) < 10:
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait()
-    step_at_kill = run.read_status()["step"]
-    server = AppServer(tmp_path)  # same runs folder
     try:
-        client = gradio_client.Client(server.url, verbose=False)
-        deadline = time.monotonic() + 60
-        while "running" not in (status := client.predict("survivor", True, api_name="/poll")[0]) or \
-                run.read_status()["step"] <= step_at_kill:
-            assert time.monotonic() < deadline, status
-            time.sleep(0.5)
-        client.predict("survivor", api_name="/stop")
-        deadline = time.monotonic() + 60
-        while run.read_status().get("state") != "stopped":
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
-        assert load_generator(run.latest_checkpoint()).config["step"] > step_at_kill
+        run = start_tiny_run(server, "interrupted")
+        step = 0
+        for how in ("SIGINT", "SIGKILL"):
+            worker = run.read_status()["pid"]
+            server.process.send_signal(getattr(signal, how))
+            exit_code = server.process.wait(60)
+            status = wait_stopped(run) if how == "SIGKILL" else wait_stopped(run, timeout=1)  # stopped before exit
+            assert exit_code == (0 if how != "SIGKILL" else -9)
+            assert not worker_alive(worker, wait_s=10), how
+            assert status["step"] > step and step_of(run.latest_checkpoint()) == status["step"], how
+            expected = "app that started it exited" if how == "SIGKILL" else "Resume continues"
+            assert expected in status["message"], (how, status["message"])
+            step = status["step"]
+            server = AppServer(tmp_path)  # same runs folder: the run is listed as stopped, Resume continues it
+            client = gradio_client.Client(server.url, verbose=False)
+            assert client.predict(run="interrupted", api_name="/train_status")["state"] == "stopped"
+            client.predict(run="interrupted", command="resume", api_name="/train_control")
+            deadline = time.monotonic() + 120
+            while run.read_status().get("step", 0) <= step or run.read_status().get("state") != "running":
+                assert time.monotonic() < deadline, run.read_status()
+                time.sleep(0.3)
     finally:
-        pid = run.read_status().get("pid")
-        if pid and run.read_status().get("state") == "running":
-            os.kill(pid, signal.SIGKILL)
         server.stop()
+    assert wait_stopped(run, timeout=1)["step"] > step
+
+
+def worker_alive(pid: int, wait_s: float = 0.0) -> bool:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            alive = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            alive = False
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.2)
 
 
 def test_tiny_model_fixture_is_cheap():

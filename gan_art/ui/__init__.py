@@ -10,6 +10,7 @@ from gan_art.ui.editor import editor_with
 
 def build_app(studio: Studio) -> gr.Blocks:
     """The whole app: a Blocks with one tab per feature."""
+    from gan_art.ui.api import add_api
     from gan_art.ui.explore import build_explore_tab
     from gan_art.ui.repair import RepairTab
     from gan_art.ui.style import StyleTab
@@ -22,6 +23,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             repair = RepairTab(studio)
             style = StyleTab(studio)
             build_train_tab(studio)
+        add_api(studio)
 
         def send_to_style(recipe_json: str):
             if not recipe_json:

@@ -113,8 +113,8 @@ class ExploreView:
     """The output widgets, and how a rendered recipe fills them.
 
     The image travels inline as one PNG data URL (with its recipe) inside HTML: shown upscaled by
-    the browser, at native size, and as the download link. One small payload per slider move and
-    no file round trips is what keeps live dragging fast.
+    the browser and as the download link. One small payload per slider move and no file round trips
+    is what keeps live dragging fast.
     """
 
     def __init__(self) -> None:
@@ -140,15 +140,13 @@ class ExploreView:
 
 
 def view_html(png: bytes, resolution: int, recipe: Recipe) -> str:
+    # the data URL travels twice (view and download link), not more: it is most of every slider update's payload
     url = "data:image/png;base64," + base64.b64encode(png).decode()
     name = html.escape(f"{recipe.checkpoint}-seed{recipe.seed}.png")
     return (f'<div class="ga-view"><img class="ga-big" src="{url}" alt="generated image, upscaled" '
             'style="width:min(100%,512px);aspect-ratio:1;display:block;margin:auto;border-radius:6px">'
-            '<div style="display:flex;align-items:center;gap:16px;margin-top:8px">'
-            f'<img class="ga-native" src="{url}" width="{resolution}" height="{resolution}" '
-            f'alt="native resolution" title="native resolution ({resolution} px)" style="image-rendering:pixelated">'
-            f'<a class="ga-download" download="{name}" href="{url}" '
-            'style="font-weight:600">⬇ Download PNG (with recipe)</a></div></div>')
+            f'<div style="margin-top:8px"><a class="ga-download" download="{name}" href="{url}" '
+            f'style="font-weight:600">⬇ Download PNG ({resolution} px, with its recipe)</a></div></div>')
 
 
 def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:

@@ -35,7 +35,8 @@ class StyleTab:
                     with gr.Row():
                         keep_colors = gr.Checkbox(False, label="Keep the photo's colours")
                         scale = gr.Slider(0.5, 3, value=1.0, step=0.1, label="Style scale (bigger strokes →)")
-                    size = gr.Slider(128, 2048, value=512, step=64, label="Output size (long side, px)")
+                    size = gr.Slider(0, 2048, value=0, step=64, label="Output size (long side, px)",
+                                     info="0 keeps the photo's size (at most 2048 px; 512 px in detailed mode)")
                     with gr.Accordion("Detailed mode", open=False):
                         iterations = gr.Slider(10, 1000, value=300, step=10, label="Iterations")
                         style_weight = gr.Number(1e6, label="Style weight")
@@ -58,16 +59,16 @@ class StyleTab:
                     styles.append((studio.style_image(second_name, None), mix_weight))
                 if mode_name == "fast":
                     path = studio.stylize(content, styles, strength=strength_, style_scale=scale_,
-                                          keep_colors=keep, mask=mask, size=int(size_))
+                                          keep_colors=keep, mask=mask, size=int(size_) or None)
                     yield str(path), "Done (fast mode)."
                     return
                 if len(styles) > 1 or mask is not None or keep:
                     note = " (detailed mode uses the first style, the whole photo and its own colours)"
                 else:
                     note = ""
-                steps = studio.stylize_detailed(content, styles[0][0], size=int(size_), iterations=int(iterations_),
-                                                style_weight=float(style_w), content_weight=float(content_w),
-                                                tv_weight=float(tv_w))
+                steps = studio.stylize_detailed(content, styles[0][0], size=int(size_) or None,
+                                                iterations=int(iterations_), style_weight=float(style_w),
+                                                content_weight=float(content_w), tv_weight=float(tv_w))
                 for step, image in steps:
                     progress(step / int(iterations_), desc=f"iteration {step}")
                     path = studio.output_path(".png")

@@ -10,7 +10,7 @@ import pandas as pd
 from gan_art.checkpoints import CheckpointError
 from gan_art.config import ConfigError
 from gan_art.data import DatasetError
-from gan_art.runs import BUILTIN_FACES, BUILTIN_LICENSE, RunError, app_config, preview_dataset, stage_files
+from gan_art.runs import RunError, TrainRequest
 from gan_art.studio import Studio
 
 SOURCES = ("Built-in faces (2,000 UTKFace photos)", "Upload images or a zip", "Folder on this server")
@@ -19,14 +19,20 @@ LOSS_SERIES = {"loss_d": "D loss", "loss_g": "G loss"}
 HEALTH_SERIES = {"d_real": "D(x)", "d_fake": "D(G(z))"}
 
 
-def dataset_path(source: str, files: list[str] | None, folder: str | None, staging) -> str:
-    if source == SOURCES[0]:
-        return str(BUILTIN_FACES)
-    if source == SOURCES[1]:
-        return str(stage_files(files or [], staging()))
-    if not folder:
-        raise DatasetError("type the path of a folder (or zip) of images on this server")
-    return folder.strip()
+def dataset_choice(source: str, folder: str | None) -> str:
+    return Studio.BUILTIN_DATASET if source == SOURCES[0] else (folder or "")
+
+
+def duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+
+def estimate_text(estimate, steps: int, batch_size: int) -> str:
+    choice = estimate.choice
+    note = choice.reason if estimate.precision == choice.precision else f"{estimate.precision} (your choice)"
+    return (f"Expected here: **{estimate.images_per_s:.0f} images/s** · precision {note} · "
+            f"{int(steps):,} steps ≈ **{duration(estimate.eta_s(int(steps), batch_size))}**")
 
 
 def status_html(view) -> str:
@@ -38,12 +44,16 @@ def status_html(view) -> str:
     parts = [f"<b>{html.escape(view.name)}</b> · <b>{state}</b> · step {step:,}/{steps:,}"]
     if speed:
         parts.append(f"{speed:.1f} images/s")
+    if status.get("precision"):
+        parts.append(f"precision {status['precision']}")
     if eta and state == "running":
         parts.append(f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
     quality = next((m["swd_avg"] for m in reversed(view.metrics) if "swd_avg" in m), None)
     if quality is not None:
         parts.append(f"SWD {quality:.1f}")
     message = html.escape(status.get("message") or "")
+    if status.get("precision_note") and state in ("starting", "running", "paused"):
+        message = html.escape(status["precision_note"]) + (f" · {message}" if message else "")
     bar = (f'<div style="background:#eee;border-radius:4px;height:10px;margin:6px 0"><div style="width:'
            f'{100 * min(step / steps, 1):.1f}%;background:#f97316;height:10px;border-radius:4px"></div></div>')
     return f'<div id="run-status">{" · ".join(parts)}{bar}<small>{message}</small></div>'
@@ -56,8 +66,9 @@ def curves(metrics: list[dict], series: dict[str, str]) -> pd.DataFrame:
 
 
 def build_train_tab(studio: Studio) -> None:
-    runs = studio.runs
-    with gr.Tab("Train"):
+    defaults = studio.train_defaults()
+    names = studio.run_names()
+    with gr.Tab("Train", id="train") as tab:
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
                 source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Dataset")
@@ -67,32 +78,37 @@ def build_train_tab(studio: Studio) -> None:
                 preview = gr.Button("Preview dataset")
                 preview_text = gr.Markdown()
                 preview_grid = gr.Image(label="First images", interactive=False, visible=False, height=240)
-                arch = gr.Radio(["stylegan", "dcgan"], value="stylegan", label="Architecture",
+                arch = gr.Radio(["stylegan", "dcgan"], value=defaults.arch, label="Architecture",
                                 info="stylegan: modern default (mapping network, R1, DiffAugment, EMA); "
                                      "dcgan: the classic 2016 recipe")
                 with gr.Row():
-                    resolution = gr.Dropdown([16, 32, 64, 128], value=32, label="Resolution (px)")
-                    batch = gr.Slider(4, 128, value=32, step=4, label="Batch size")
+                    resolution = gr.Dropdown([16, 32, 64, 128], value=defaults.resolution, label="Resolution (px)")
+                    batch = gr.Slider(4, 128, value=defaults.batch_size, step=4, label="Batch size")
                 with gr.Row():
-                    steps = gr.Number(2000, precision=0, minimum=1, label="Steps")
+                    steps = gr.Number(1000, precision=0, minimum=1, label="Steps",
+                                      info=f"set to a run of about {defaults.minutes:.0f} minutes on this machine")
                     minutes = gr.Number(0, minimum=0, label="…or stop after minutes (0 = off)")
+                estimate = gr.Markdown("Measuring this machine's training speed…", elem_id="train-estimate")
                 with gr.Accordion("Advanced", open=False):
                     with gr.Row():
                         lr_g = gr.Number(0, minimum=0, label="G learning rate (0 = recipe default)")
                         lr_d = gr.Number(0, minimum=0, label="D learning rate (0 = recipe default)")
                     with gr.Row():
-                        augment = gr.Checkbox(True, label="DiffAugment")
-                        ema = gr.Checkbox(True, label="EMA generator")
+                        augment = gr.Checkbox(defaults.augment, label="DiffAugment")
+                        ema = gr.Checkbox(defaults.ema, label="EMA generator")
                     with gr.Row():
-                        seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-                        device = gr.Dropdown(["auto", "cpu", "cuda"], value="auto", label="Device",
+                        seed = gr.Number(defaults.seed, precision=0, minimum=0, label="Seed")
+                        device = gr.Dropdown(["auto", "cpu", "cuda"], value=defaults.device, label="Device",
                                              info="auto uses CUDA when present")
+                        precision = gr.Dropdown(["auto", "fp32", "bf16", "fp16"], value=defaults.precision,
+                                                label="Precision",
+                                                info="auto: the fastest measured on this machine")
                     name = gr.Textbox(label="Run name (optional)", placeholder="letters, digits, - and _")
                 start = gr.Button("▶ Start training", variant="primary")
                 start_message = gr.Markdown()
             with gr.Column(scale=3):
                 with gr.Row():
-                    run = gr.Dropdown(runs.names(), value=(runs.names() or [None])[0], label="Run", scale=4)
+                    run = gr.Dropdown(names, value=(names or [None])[0], label="Run", scale=4)
                     refresh = gr.Button("↻", scale=0, size="sm")
                 status = gr.HTML(elem_id="train-status")
                 with gr.Row():
@@ -114,17 +130,45 @@ def build_train_tab(studio: Studio) -> None:
                     promote = gr.Button("Promote", scale=1)
                 control_message = gr.Markdown()
         shown = gr.State({"grids": -1, "metrics": -1})
+        steps_chosen = gr.State(False)  # True once the user typed a step count: estimates stop refitting it
         timer = gr.Timer(1.0)
+
+    def request(arch_, res, batch_, steps_, minutes_, lr_g_, lr_d_, augment_, ema_, seed_, device_, precision_):
+        return TrainRequest(arch=arch_, resolution=int(res), batch_size=int(batch_), steps=int(steps_ or 0),
+                            minutes=defaults.minutes, max_minutes=float(minutes_ or 0), lr_g=float(lr_g_ or 0),
+                            lr_d=float(lr_d_ or 0), augment=bool(augment_), ema=bool(ema_), seed=int(seed_ or 0),
+                            device=device_, precision=precision_)
+
+    form = [arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema, seed, device, precision]
 
     def show_source(choice):
         return gr.File(visible=choice == SOURCES[1]), gr.Textbox(visible=choice == SOURCES[2])
 
     source.change(show_source, source, [files, folder], api_name=False)
 
+    def do_estimate(chosen, *values):
+        """The expected speed and ETA; a step count the user has not typed is refitted to the default length."""
+        try:
+            wanted = request(*values)
+            found = studio.estimate_training(wanted)
+        except USER_ERRORS as exc:
+            return f"⚠️ {exc}", gr.skip()
+        fitted = wanted.steps if chosen else found.steps_for(wanted.minutes, wanted.batch_size)
+        return estimate_text(found, fitted, wanted.batch_size), (gr.skip() if chosen else fitted)
+
+    estimate_event = dict(fn=do_estimate, inputs=[steps_chosen, *form], outputs=[estimate, steps],
+                          show_progress="minimal", concurrency_id="train-estimate", concurrency_limit=1,
+                          trigger_mode="always_last", api_name=False)
+    steps.input(lambda: True, outputs=steps_chosen, api_name=False).then(**estimate_event)
+    gr.on([tab.select, arch.change, resolution.change, batch.change, device.change, precision.change],
+          **estimate_event)
+
     def do_preview(choice, uploaded, path, res):
         try:
-            data = dataset_path(choice, uploaded, path, studio.staging_dir)
-            result = preview_dataset(data, min(int(res), 64))
+            if choice == SOURCES[1] and not uploaded:
+                raise DatasetError("upload some images or one zip first")
+            result = studio.preview_dataset(dataset_choice(choice, path), uploaded if choice == SOURCES[1] else None,
+                                            int(res))
         except USER_ERRORS as exc:
             return f"⚠️ {exc}", gr.Image(visible=False)
         skipped = ", ".join(f"{n} {reason}" for reason, n in result.skipped.items()) or "none"
@@ -135,34 +179,27 @@ def build_train_tab(studio: Studio) -> None:
 
     preview.click(do_preview, [source, files, folder, resolution], [preview_text, preview_grid], api_name="preview")
 
-    def do_start(choice, uploaded, path, arch_, res, batch_, steps_, minutes_, lr_g_, lr_d_, augment_, ema_,
-                 seed_, device_, name_):
+    def do_start(choice, uploaded, path, name_, *values):
         try:
             if choice == SOURCES[1] and not uploaded:
                 raise DatasetError("upload some images or one zip first")
-            builtin = choice == SOURCES[0]
-            data = str(BUILTIN_FACES) if builtin else ("" if choice == SOURCES[1] else (path or "").strip())
-            cfg = app_config(data, arch_, res, batch_, steps_, minutes_, lr_g_, lr_d_, augment_, ema_,
-                             seed_, device_, BUILTIN_LICENSE if builtin else "")
-            run_name = (name_ or "").strip() or runs.new_name(f"{arch_}{int(res)}")
-            runs.create(cfg, run_name, uploaded if choice == SOURCES[1] else None)
+            run_name = studio.start_training(request(*values), dataset_choice(choice, path),
+                                             uploaded if choice == SOURCES[1] else None, name_)
         except USER_ERRORS as exc:
             return f"⚠️ {exc}", gr.skip(), gr.skip()
-        state = runs.view(run_name).status.get("state")
+        state = studio.run_view(run_name).status.get("state")
         note = "started" if state != "queued" else "queued: it starts when the current run ends"
-        return f"Run **{run_name}** {note}.", gr.Dropdown(choices=runs.names(), value=run_name), {"grids": -1,
-                                                                                                "metrics": -1}
+        return (f"Run **{run_name}** {note}.", gr.Dropdown(choices=studio.run_names(), value=run_name),
+                {"grids": -1, "metrics": -1})
 
-    start.click(do_start, [source, files, folder, arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema,
-                           seed, device, name], [start_message, run, shown], api_name="start")
+    start.click(do_start, [source, files, folder, name, *form], [start_message, run, shown], api_name="start")
 
     def poll(name, following, seen):
         """Everything the live view shows; unchanged parts are skipped so polling stays cheap."""
-        runs.schedule()  # a finished run frees the device for the next queued one
         if not name:
             return [gr.skip()] * 6 + [seen]
         try:
-            view = runs.view(name)
+            view = studio.run_view(name)
         except USER_ERRORS as exc:
             return [f"⚠️ {exc}"] + [gr.skip()] * 5 + [seen]
         failed = view.status.get("state") == "failed"
@@ -186,10 +223,10 @@ def build_train_tab(studio: Studio) -> None:
                trigger_mode="always_last")
     run.change(lambda: {"grids": -1, "metrics": -1}, outputs=shown, api_name=False).then(
         poll, [run, follow, shown], live_outputs, show_progress="hidden", api_name=False)
-    refresh.click(lambda current: gr.Dropdown(choices=runs.names(), value=current), run, run, api_name=False)
+    refresh.click(lambda current: gr.Dropdown(choices=studio.run_names(), value=current), run, run, api_name=False)
 
     def scrub(name, position):
-        grids = runs.view(name).grids if name else []
+        grids = studio.run_view(name).grids if name else []
         return (str(grids[int(position)]) if 0 <= int(position) < len(grids) else gr.skip()), False
 
     timeline.input(scrub, [run, timeline], [grid, follow], api_name=False, show_progress="hidden")
@@ -197,7 +234,7 @@ def build_train_tab(studio: Studio) -> None:
     def command(verb):
         def handler(name):
             try:
-                runs.control(name, verb)
+                studio.control_run(name, verb)
             except USER_ERRORS as exc:
                 return f"⚠️ {exc}"
             return f"{verb} sent to **{name}**"
@@ -208,7 +245,7 @@ def build_train_tab(studio: Studio) -> None:
 
     def do_promote(name, new_name):
         try:
-            target = runs.promote(name, studio.checkpoints_root, (new_name or "").strip())
+            target = studio.promote_run(name, new_name)
         except USER_ERRORS as exc:
             return f"⚠️ {exc}"
         return f"Promoted to `checkpoints/{target.name}` with a model card; it is in Explore's list now."

@@ -1,0 +1,20 @@
+"""Where things live: the repository's folders and the per-user cache. Computed here and nowhere else."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINTS = REPO / "checkpoints"
+RUNS = REPO / "runs"
+OUTPUTS = REPO / "outputs"
+BUILTIN_FACES = REPO / "data" / "faces-mini.zip"
+SHARED_DATA = REPO.parent / "shared" / "data"  # the team's datasets beside the repo (development only)
+
+
+def cache_dir() -> Path:
+    """Per-user cache (precision probes, the registry of training processes); ``GAN_ART_CACHE`` moves it."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gan_art"
+    path = Path(os.environ.get("GAN_ART_CACHE") or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

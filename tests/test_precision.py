@@ -1,0 +1,99 @@
+"""Precision auto: the decision rule, the cache, the probe on a CPU that emulates bf16, and runs that record it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gan_art import precision
+from gan_art.machine import machine_info, native_bf16
+from gan_art.rundir import RunDir
+from gan_art.training import train
+from tests.conftest import REPO, tiny_train_config
+
+CPU = torch.device("cpu")
+
+
+def test_a_lower_precision_is_kept_only_where_it_is_measurably_faster():
+    assert precision.decide({"fp32": 1.0, "bf16": 12.0}, CPU)[0] == "fp32"
+    assert "12.0x slower" in precision.decide({"fp32": 1.0, "bf16": 12.0}, CPU)[1]
+    assert precision.decide({"fp32": 1.0, "bf16": 0.5}, CPU) == ("bf16", "bf16 — 2.0x faster than fp32 on this CPU")
+    assert precision.decide({"fp32": 1.0, "bf16": 0.98}, CPU)[0] == "fp32"  # within timing noise
+
+
+def fake_steps(seconds_per_image: dict[str, float], calls: dict[str, list[int]]):
+    """make_step for precision.measure whose steps 'take' a time proportional to the batch on a fake clock."""
+    clock = [0.0]
+
+    def make_step(name, batch_size):
+        def step():
+            calls.setdefault(name, []).append(batch_size)
+            clock[0] += seconds_per_image[name] * batch_size
+        return step
+
+    return make_step, clock
+
+
+def test_a_far_slower_candidate_is_screened_at_a_small_batch_and_never_run_at_full_size(monkeypatch):
+    calls = {}
+    make_step, clock = fake_steps({"fp32": 0.01, "bf16": 0.13}, calls)
+    monkeypatch.setattr(precision.time, "perf_counter", lambda: clock[0])
+    seconds = precision.measure(make_step, 32, CPU)
+    assert set(calls["bf16"]) == {4}  # screened at an eighth of the batch only
+    assert 32 in calls["fp32"] and calls["fp32"].count(32) >= 3  # a warm-up and at least two timed steps
+    assert seconds == {"fp32": 0.32, "bf16": 4.16}  # bf16 extrapolated from the screening ratio
+
+
+def test_auto_is_measured_once_per_machine_and_an_explicit_choice_wins(monkeypatch):
+    calls = {}
+    make_step, clock = fake_steps({"fp32": 0.02, "bf16": 0.01}, calls)
+    monkeypatch.setattr(precision.time, "perf_counter", lambda: clock[0])
+    assert precision.choose("fp32", "key-a", make_step, 16, CPU).precision == "fp32" and not calls
+    first = precision.choose("auto", "key-a", make_step, 16, CPU)
+    assert first.precision == "bf16" and first.seconds_per_step == {"fp32": 0.32, "bf16": 0.16}
+    count = sum(map(len, calls.values()))
+    assert precision.choose("auto", "key-a", make_step, 16, CPU) == first  # from the cache
+    assert sum(map(len, calls.values())) == count
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")  # another machine as far as speed goes
+    precision.choose("auto", "key-a", make_step, 16, CPU)
+    assert sum(map(len, calls.values())) > count
+
+
+def test_forcing_avx2_hides_native_bf16(monkeypatch):
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not native_bf16()
+    assert machine_info()["isa_limits"] == {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def test_the_probe_picks_fp32_where_bf16_is_emulated(tmp_path):
+    """A CPU without AVX-512 BF16/AMX (forced here) emulates bf16 autocast; auto must not choose it."""
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1",
+           "GAN_ART_CACHE": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "gan_art", "probe-precision", "--resolution", "16",
+                             "--z-dim", "64", "--w-dim", "64", "--width", "32", "--max-channels", "128",
+                             "--batch-size", "16", "--threads", "1", "--device", "cpu", "--json"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    choice = json.loads(result.stdout.splitlines()[-1])
+    assert choice["precision"] == "fp32", choice
+    assert choice["seconds_per_step"]["bf16"] > choice["seconds_per_step"]["fp32"]
+
+
+def test_a_run_records_its_precision_and_why(image_folder, tmp_path):
+    cfg = tiny_train_config(image_folder, tmp_path / "run", precision="auto")
+    checkpoint = train(cfg)
+    recorded = json.loads((checkpoint / "config.json").read_text())["precision"]
+    assert recorded["requested"] == "auto" and recorded["precision"] in ("fp32", "bf16")
+    assert set(recorded["seconds_per_step"]) == {"fp32", "bf16"} and recorded["reason"]
+    status = RunDir(tmp_path / "run").read_status()
+    assert status["precision"] == recorded["precision"] and status["precision_note"] == recorded["reason"]
+
+
+@pytest.mark.parametrize("explicit", ["fp32", "bf16"])
+def test_an_explicit_precision_is_used_as_given(image_folder, tmp_path, explicit):
+    checkpoint = train(tiny_train_config(image_folder, tmp_path / "run", precision=explicit))
+    recorded = json.loads((checkpoint / "config.json").read_text())["precision"]
+    assert recorded["precision"] == explicit and recorded["seconds_per_step"] == {}
