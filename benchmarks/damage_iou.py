@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from gan_art.damage import DAMAGE_KINDS, apply_damage  # noqa: E402
 from gan_art.data import load_images  # noqa: E402
 from gan_art.inpaint import detect_damage, load_segmenter  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 from gan_art.repair_training import is_holdout  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-128.zip"
@@ -54,7 +55,8 @@ def main() -> None:
             totals[key][0] += inter
             totals[key][1] += union
     by_kind = {k: round(v[0] / v[1], 4) for k, v in totals.items() if k != "all" and v[1]}
-    print(json.dumps({"benchmark": "damage_iou", "images": len(held_out), "size": args.size,
+    print(json.dumps({"benchmark": "damage_iou", "machine": machine_info(), "precision": "fp32",
+                      "images": len(held_out), "size": args.size,
                       "iou_pooled": round(totals["all"][0] / totals["all"][1], 4),
                       "iou_mean_per_image": round(float(np.mean(per_image)), 4), "iou_by_kind_pooled": by_kind,
                       "baseline_mark_everything_iou_mean": round(float(np.mean(baseline)), 4)}))

@@ -23,6 +23,7 @@ from gan_art.attributes import load_classifier, predict  # noqa: E402
 from gan_art.checkpoints import load_generator  # noqa: E402
 from gan_art.directions import Direction, load_directions  # noqa: E402
 from gan_art.explore import Recipe, recipe_ws, synthesize  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 
 SCORE_INDEX = {"gender": 0, "age": 1}
 
@@ -66,7 +67,7 @@ def main() -> None:
         baseline = {**directions, "random": Direction("random", "custom", random_vector)}
         result[f"{name}_random_direction_baseline"] = fraction_moved(generator, baseline, "random", classifier,
                                                                      seeds, args.amount, name)
-    print(json.dumps(result))
+    print(json.dumps({**result, "machine": machine_info(), "precision": "fp32"}))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from gan_art.checkpoints import load_generator  # noqa: E402
 from gan_art.explore import seed_latent, synthesize  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 
 
 def ms_per_image(generator: torch.nn.Module, batch: int, repeats: int) -> float:
@@ -55,7 +56,7 @@ def main() -> None:
                         "ms_per_image_batch16": round(ms_per_image(loaded.generator, 16, args.repeats // 5), 2)}
     if len(batch1) >= 2:
         result["batch1_ratio_first_vs_second"] = round(batch1[0] / batch1[1], 2)
-    print(json.dumps(result))
+    print(json.dumps({**result, "machine": machine_info(), "precision": "fp32"}))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from gan_art.damage import HOLE_BANDS, mask_in_band  # noqa: E402
 from gan_art.data import load_images  # noqa: E402
 from gan_art.inpaint import load_inpainter, repair  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 from gan_art.metrics import psnr, ssim  # noqa: E402
 from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess  # noqa: E402
 from gan_art.repair_training import is_holdout  # noqa: E402
@@ -70,7 +71,8 @@ def main() -> None:
                **{m: {k: round(float(np.mean(v)), 4) for k, v in s.items()} for m, s in scores.items()}}
         gains[band] = round(row["learned"]["psnr"] - row["telea"]["psnr"], 2)
         print(json.dumps(row), flush=True)
-    print(json.dumps({"benchmark": "inpaint_quality", "learned_minus_telea_psnr_db": gains}))
+    print(json.dumps({"benchmark": "inpaint_quality", "machine": machine_info(), "precision": "fp32",
+                      "learned_minus_telea_psnr_db": gains}))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from gan_art.damage import mask_in_band  # noqa: E402
 from gan_art.inpaint import load_inpainter, repair  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 
 
 def scratches(shape: tuple[int, int], rng: np.random.Generator, count: int = 4) -> np.ndarray:
@@ -64,7 +65,7 @@ def main() -> None:
               "photo_2048x1536_scratches": {m: round(median_ms(photo, lines, m, args.repeats, model), 1)
                                             for m in ("learned", "telea")},
               "scratch_coverage": round(float(lines.mean()), 4)}
-    print(json.dumps(result))
+    print(json.dumps({**result, "machine": machine_info(), "precision": "fp32"}))
 
 
 if __name__ == "__main__":

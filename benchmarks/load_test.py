@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.explore_latency import NUM_SLIDERS, PC1, percentiles  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -43,8 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client, handle_file
 
-    from gan_art.rundir import RunDir
-    from gan_art.worker import ACTIVE_STATES
+    from gan_art.rundir import ACTIVE_STATES, RunDir
     from tests.app_server import AppServer
     from tests.conftest import draw_image
 
@@ -57,8 +57,7 @@ def main() -> None:
         lock = threading.Lock()
         try:
             starter = Client(server.url, verbose=False)
-            starter.predict("Built-in faces (2,000 UTKFace photos)", None, "", "stylegan", 32, 32, 10**6, 0, 0, 0,
-                            True, True, 0, "cpu", "background", api_name="/start")
+            starter.predict(steps=10**6, name="background", api_name="/train_start")
             deadline = time.monotonic() + args.seconds
 
             def record_failure(what: str, exc: Exception) -> None:
@@ -116,7 +115,8 @@ def main() -> None:
                 time.sleep(0.5)
         finally:
             server.stop()
-    print(json.dumps({"benchmark": "load_test", "clients": args.clients, "seconds": args.seconds,
+    print(json.dumps({"benchmark": "load_test", "machine": machine_info(), "precision": "fp32",
+                      "clients": args.clients, "seconds": args.seconds,
                       "explore_updates": len(latencies), "errors": len(errors), "first_errors": errors[:3],
                       "busy_answers": len(busy), "first_busy": busy[:1],
                       "repairs_completed": repairs[0], **percentiles(latencies),

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_art.checkpoints import load_generator  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 from gan_art.metrics import evaluate_checkpoint, real_reference  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-64.zip"
@@ -38,7 +39,8 @@ def main() -> None:
         print(json.dumps(results[-1]), flush=True)
     if len(results) >= 2:
         ours, reference = results[0], results[1]
-        print(json.dumps({"benchmark": "quality", "ours": ours["checkpoint"], "reference": reference["checkpoint"],
+        print(json.dumps({"benchmark": "quality", "machine": machine_info(), "precision": "fp32",
+                          "ours": ours["checkpoint"], "reference": reference["checkpoint"],
                           "swd_avg_ratio": round(ours["swd_avg"] / reference["swd_avg"], 3),
                           "fd_effnet_ratio": round(ours["fd_effnet"] / reference["fd_effnet"], 3)}))
 

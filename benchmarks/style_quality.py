@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_art.data import load_images  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 from gan_art.nets.vgg import load_vgg16  # noqa: E402
 from gan_art.repair_training import is_holdout  # noqa: E402
 from gan_art.style import builtin_styles, fit_long_side, style_distances, stylize_detailed, stylize_fast, to_tensor  # noqa: E402
@@ -57,7 +58,8 @@ def main() -> None:
                     scores[method][key].append(value)
             print(f"{name}: face {len(rows['fast'])}", file=sys.stderr, flush=True)
     for method, values in scores.items():
-        print(json.dumps({"benchmark": "style_quality", "method": method, "pairs": len(values["gram_distance"]),
+        print(json.dumps({"benchmark": "style_quality", "machine": machine_info(), "precision": "fp32",
+                          "method": method, "pairs": len(values["gram_distance"]),
                           "size": args.size, "iterations": args.iterations if method == "detailed" else None,
                           **{k: float(np.mean(v)) for k, v in values.items()}}))
     tile = 96

@@ -20,6 +20,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gan_art.machine import machine_info  # noqa: E402
 from gan_art.style import FastStylizer, builtin_styles, stylize_detailed, stylize_fast  # noqa: E402
 from tests.conftest import draw_image  # noqa: E402
 
@@ -50,7 +51,8 @@ def main() -> None:
     start = time.perf_counter()
     stylize_detailed(content, style, size=args.detailed_size, iterations=args.iterations)
     detailed_s = time.perf_counter() - start
-    print(json.dumps({"benchmark": "style_speed", "device": "cpu", "threads": args.threads,
+    print(json.dumps({"benchmark": "style_speed", "machine": machine_info(), "precision": "fp32",
+                      "device": "cpu", "threads": args.threads,
                       "fast_ms": {str(k): round(v, 1) for k, v in fast.items()},
                       "fast_512_vs_384_ratio": round(fast[512] / fast[384], 2),
                       "detailed": {"size": args.detailed_size, "iterations": args.iterations,

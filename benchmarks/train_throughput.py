@@ -2,12 +2,14 @@
 
 The reference is written the way the pytorch DCGAN example does it: an ImageFolder of image files
 decoded by PIL in a DataLoader, fp32, batch 128, sigmoid + BCELoss. Ours is ``gan_art.training``
-on the same ``dcgan`` architecture (preloaded uint8 tensors, bf16 autocast, channels_last, optional
-torch.compile). Also reports the modern default (stylegan) at its shipped resolution.
+on the same ``dcgan`` architecture (preloaded uint8 tensors, precision ``auto`` - measured on this
+machine - channels_last, optional torch.compile). Also reports the modern default (stylegan) at its
+shipped resolution.
 
     python benchmarks/train_throughput.py [--steps 30] [--device auto] [--images 4096]
 
-Prints one JSON line: images/s for each and the ratio ours/reference.
+Prints one JSON line: images/s for each, the ratio ours/reference, the precision auto chose for each
+model (and its measured seconds per step) and the machine.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gan_art.config import ModelConfig, TrainConfig, dcgan_config  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
 from gan_art.models import build_discriminator, build_generator  # noqa: E402
 from gan_art.rundir import RunDir  # noqa: E402
 from gan_art.training import resolve_device, train  # noqa: E402
@@ -82,16 +85,17 @@ def reference_images_per_s(folder: Path, device: torch.device, steps: int, warmu
     return steps * 128 / (time.perf_counter() - start)
 
 
-def engine_images_per_s(cfg: TrainConfig, steps: int, warmup: int) -> float:
-    """Steady-state images/s of gan_art.training, from its own metrics lines after warm-up."""
+def engine_images_per_s(cfg: TrainConfig, steps: int, warmup: int) -> tuple[float, dict]:
+    """Steady-state images/s of gan_art.training, from its own metrics lines after warm-up, and the precision
+    it trained in (with the probe's timings when ``auto`` chose it)."""
     cfg = dataclasses.replace(cfg, steps=warmup + steps, metrics_every=warmup, sample_every=10**9,
                               checkpoint_every=10**9, checkpoint_minutes=1e9)
-    train(cfg)
+    checkpoint = train(cfg)
     rows = RunDir(cfg.out).read_metrics()
     # the first row is the warm-up interval; combine the rest by total images / total time
     intervals = [(b["step"] - a["step"]) * cfg.batch_size for a, b in zip(rows, rows[1:])]
     seconds = sum(n / row["images_per_s"] for n, row in zip(intervals, rows[1:]))
-    return sum(intervals) / seconds
+    return sum(intervals) / seconds, json.loads((checkpoint / "config.json").read_text())["precision"]
 
 
 def main() -> None:
@@ -103,25 +107,26 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compile", action="store_true", help="torch.compile our models (GPU)")
     parser.add_argument("--stylegan-resolution", type=int, default=64)
+    parser.add_argument("--precision", default="auto", help="our engine's precision (auto, fp32, bf16, fp16)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         extract_folder(Path(args.data), tmp / "folder", args.images)
-        common = dict(data=str(tmp / "folder"), device=str(device), compile=args.compile)
-        ours = engine_images_per_s(dcgan_config(out=str(tmp / "dcgan"), precision="bf16", **common),
-                                   args.steps, args.warmup)
+        common = dict(data=str(tmp / "folder"), device=str(device), compile=args.compile, precision=args.precision)
+        ours, ours_precision = engine_images_per_s(dcgan_config(out=str(tmp / "dcgan"), **common), args.steps,
+                                                   args.warmup)
         reference = reference_images_per_s(tmp / "folder", device, args.steps, args.warmup)
         model = ModelConfig(resolution=args.stylegan_resolution)
-        stylegan = engine_images_per_s(TrainConfig(out=str(tmp / "stylegan"), model=model, **common),
-                                       args.steps, args.warmup)
+        stylegan, stylegan_precision = engine_images_per_s(TrainConfig(out=str(tmp / "stylegan"), model=model,
+                                                                       **common), args.steps, args.warmup)
     print(json.dumps({
-        "benchmark": "train_throughput", "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "threads": torch.get_num_threads(), "steps": args.steps,
-        "reference_dcgan_images_per_s": round(reference, 1), "ours_dcgan_images_per_s": round(ours, 1),
+        "benchmark": "train_throughput", "machine": machine_info(device), "steps": args.steps,
+        "reference_dcgan_images_per_s": round(reference, 1), "reference_precision": "fp32",
+        "ours_dcgan_images_per_s": round(ours, 1), "ours_precision": ours_precision,
         "ratio_ours_vs_reference": round(ours / reference, 2),
-        f"stylegan{args.stylegan_resolution}_images_per_s": round(stylegan, 1)}))
+        f"stylegan{args.stylegan_resolution}_images_per_s": round(stylegan, 1),
+        "stylegan_precision": stylegan_precision}))
 
 
 if __name__ == "__main__":

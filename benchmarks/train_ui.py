@@ -1,13 +1,15 @@
-"""Train tab figures: time from Start to the first grid, UI latency with a run active vs idle, streaming overhead.
+"""Train tab figures with the tab's defaults on this machine: start to first grid, grid cadence, UI latency
+while training, tab vs CLI speed, and (optionally) how long a default run really takes.
 
-    python benchmarks/train_ui.py [--updates 60] [--steps 200]
+    python benchmarks/train_ui.py [--updates 60] [--steps 200] [--full-default-run]
 
-1. Explore slider latency through gradio_client with no run (idle), then with a 32 px training run
-   active (p50/p95 and the p95 ratio active/idle).
-2. Seconds from the /start call to the first sample grid returned by the tab's /poll endpoint
-   (built-in faces, 32 px).
-3. Images/s of a run started from the tab vs the same config started from the CLI, each over
-   ``--steps`` steps, as the ratio tab/CLI.
+1. Explore slider latency through gradio_client with no run (idle), then while a default run (the tab's
+   defaults: stylegan 32 px, batch 32, precision auto) trains (p50/p95 and the p95 ratio).
+2. Seconds from the start request to the first sample grid, and the longest gap between grids while
+   the run trains (``--watch-seconds``).
+3. Images/s of a run started from the tab vs the same config from the CLI, each over ``--steps`` steps.
+4. With ``--full-default-run``: a run with the tab's default length (steps fitted to ~12 minutes from
+   the probe) is left to finish; its wall time and the estimate it started with.
 Prints one JSON line.
 """
 from __future__ import annotations
@@ -25,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.explore_latency import percentiles, time_app  # noqa: E402
+from gan_art.machine import machine_info  # noqa: E402
+from gan_art.paths import BUILTIN_FACES  # noqa: E402
 from gan_art.rundir import RunDir  # noqa: E402
-from gan_art.runs import BUILTIN_FACES, app_config, worker_threads  # noqa: E402
-
-START = ["Built-in faces (2,000 UTKFace photos)", None, "", "stylegan", 32, 32]
+from gan_art.runs import TrainRequest, app_config, worker_threads  # noqa: E402
 
 
 def steady_speed(run: RunDir) -> float:
@@ -47,42 +49,67 @@ def wait_until(predicate, timeout: float, interval: float = 0.25):
     raise TimeoutError
 
 
+def grid_gaps(run: RunDir) -> list[float]:
+    times = sorted(p.stat().st_mtime for p in run.sample_grids())
+    return [b - a for a, b in zip(times, times[1:])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=60)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--updates", type=int, default=60, help="slider moves per latency measurement")
+    parser.add_argument("--steps", type=int, default=200, help="steps of the tab-vs-CLI speed comparison")
+    parser.add_argument("--watch-seconds", type=float, default=90.0, help="how long to watch the grid cadence")
+    parser.add_argument("--full-default-run", action="store_true", help="also time a default-length run to its end")
     args = parser.parse_args()
     from gradio_client import Client
 
     from tests.app_server import AppServer
 
-    result = {"benchmark": "train_ui", "device": "cpu"}
+    result = {"benchmark": "train_ui", "machine": machine_info(), "worker_threads": worker_threads()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         server = AppServer(tmp, threads=None)  # as `python app.py` runs: worker and CLI get the same threads
         try:
-            idle = percentiles(time_app(server.url, "faces", args.updates))
-            client = Client(server.url, verbose=False)
+            idle = percentiles(time_app(server.url, "faces", args.updates, ssl_verify=False))
+            client = Client(server.url, verbose=False, ssl_verify=False)
             start = time.perf_counter()
-            client.predict(*START, 10**6, 0, 0, 0, True, True, 0, "cpu", "ui-active", api_name="/start")
-            wait_until(lambda: isinstance(client.predict("ui-active", True, api_name="/poll")[1], str), 120)
+            client.predict(steps=10**6, name="ui-active", api_name="/train_start")  # the tab's defaults otherwise
+            active_run = RunDir(tmp / "runs" / "ui-active")
+            wait_until(lambda: client.predict(run="ui-active", api_name="/train_status")["sample_grids"] > 0, 120)
             result["seconds_start_to_first_grid"] = round(time.perf_counter() - start, 2)
-            active = percentiles(time_app(server.url, "faces", args.updates))
-            client.predict("ui-active", api_name="/stop")
+            active = percentiles(time_app(server.url, "faces", args.updates, ssl_verify=False))
+            time.sleep(max(0.0, args.watch_seconds - (time.perf_counter() - start)))
+            status = client.predict(run="ui-active", api_name="/train_status")
+            result.update({"precision": status.get("precision"), "precision_note": status.get("precision_note"),
+                           "grids_in_watch": len(active_run.sample_grids()),
+                           "longest_grid_gap_s": round(max(grid_gaps(active_run), default=float("nan")), 1),
+                           "watch_seconds": round(time.perf_counter() - start, 1)})
+            client.predict(run="ui-active", command="stop", api_name="/train_control")
             result["explore_idle"], result["explore_while_training"] = idle, active
             result["p95_ratio_training_vs_idle"] = round(active["p95_ms"] / idle["p95_ms"], 2)
-            wait_until(lambda: RunDir(tmp / "runs" / "ui-active").read_status().get("state") == "stopped", 60)
-            client.predict(*START, args.steps, 0, 0, 0, True, True, 0, "cpu", "from-tab", api_name="/start")
+            wait_until(lambda: active_run.read_status().get("state") == "stopped", 120)
+            client.predict(steps=args.steps, name="from-tab", api_name="/train_start")
             tab_run = RunDir(tmp / "runs" / "from-tab")
-            wait_until(lambda: tab_run.read_status().get("state") == "finished", 1200, 1.0)
+            wait_until(lambda: tab_run.read_status().get("state") == "finished", 1800, 1.0)
+            if args.full_default_run:
+                started = time.perf_counter()
+                client.predict(name="default-length", api_name="/train_start")  # steps 0: fitted to ~12 min
+                default_run = RunDir(tmp / "runs" / "default-length")
+                wait_until(lambda: default_run.read_status().get("state") == "finished", 3 * 3600, 5.0)
+                status = default_run.read_status()
+                result["default_run"] = {"steps": status["steps"], "minutes": round((time.perf_counter() - started)
+                                                                                    / 60, 1),
+                                         "images_per_s": round(steady_speed(default_run), 1)}
         finally:
             server.stop()
-        cfg = app_config(str(BUILTIN_FACES), "stylegan", 32, 32, args.steps, device="cpu")
+        cfg = app_config(str(BUILTIN_FACES), TrainRequest(steps=args.steps))
         cli_out = tmp / "from-cli"
+        model = cfg.model
         subprocess.run([sys.executable, "-m", "gan_art", "train", "--data", cfg.data, "--out", str(cli_out),
-                        "--arch", "stylegan", "--resolution", "32", "--z-dim", "128", "--w-dim", "128",
-                        "--width", "32", "--max-channels", "256", "--batch-size", "32", "--steps", str(args.steps),
-                        "--sample-every", "25", "--sample-grid", "6", "--metrics-every", "5",
+                        "--arch", model.arch, "--resolution", str(model.resolution), "--z-dim", str(model.z_dim),
+                        "--w-dim", str(model.w_dim), "--width", str(model.width), "--max-channels",
+                        str(model.max_channels), "--batch-size", str(cfg.batch_size), "--steps", str(args.steps),
+                        "--sample-every", "25", "--sample-seconds", "20", "--sample-grid", "6", "--metrics-every", "5",
                         "--checkpoint-every", "500", "--checkpoint-minutes", "2", "--device", "cpu",
                         "--threads", str(worker_threads())],  # what the tab gives its worker
                        cwd=ROOT, env=dict(os.environ), check=True, capture_output=True)
