@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 
@@ -13,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 exposes the app)")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--checkpoint", default="faces", help="checkpoint name to open first")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--checkpoints-dir", default=None, help="shipped/promoted checkpoints (default: checkpoints/)")
@@ -26,13 +27,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # imported after parsing, so --help and a bad flag answer at once instead of after loading torch and Gradio
     from gan_art.studio import Studio
     from gan_art.ui import build_app
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     roots = {"checkpoints_root": args.checkpoints_dir, "runs_root": args.runs_dir, "outputs_root": args.outputs_dir}
     studio = Studio(device=args.device, default_checkpoint=args.checkpoint,
                     **{k: v for k, v in roots.items() if v is not None})
     app = build_app(studio)
+    studio.start_queue()
     # a bounded queue turns overload into a "queue is full" message instead of unbounded memory
     app.queue(default_concurrency_limit=2, max_size=64)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gan_art.damage import DAMAGE_KINDS, apply_damage
+from gan_art.data import load_images
+from gan_art.inpaint import detect_damage, load_segmenter
+from gan_art.machine import machine_info
+from gan_art.paths import SHARED_DATA
+from gan_art.repair_training import is_holdout
 
-from gan_art.damage import DAMAGE_KINDS, apply_damage  # noqa: E402
-from gan_art.data import load_images  # noqa: E402
-from gan_art.inpaint import detect_damage, load_segmenter  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
-from gan_art.repair_training import is_holdout  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-128.zip"
+DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
 
 
 def main() -> None:

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from gan_art.attributes import load_classifier, predict  # noqa: E402
-from gan_art.checkpoints import load_generator  # noqa: E402
-from gan_art.directions import Direction, load_directions  # noqa: E402
-from gan_art.explore import Recipe, recipe_ws, synthesize  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
+from gan_art.attributes import load_classifier, predict
+from gan_art.checkpoints import load_generator
+from gan_art.directions import load_directions
+from gan_art.explore import (
+    Direction,
+    Recipe,
+    recipe_ws,
+    synthesize,
+)
+from gan_art.machine import machine_info
+from gan_art.paths import CHECKPOINTS
 
 SCORE_INDEX = {"gender": 0, "age": 1}
 
@@ -46,8 +47,8 @@ def fraction_moved(generator, directions, name: str, classifier, seeds: list[int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "faces"))
-    parser.add_argument("--attributes", default=str(ROOT / "checkpoints" / "attributes"))
+    parser.add_argument("--checkpoint", default=str(CHECKPOINTS / "faces"))
+    parser.add_argument("--attributes", default=str(CHECKPOINTS / "attributes"))
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--amount", type=float, default=2.0)
     args = parser.parse_args()

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from gan_art.checkpoints import load_generator  # noqa: E402
-from gan_art.explore import seed_latent, synthesize  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
+from gan_art.checkpoints import load_generator
+from gan_art.explore import seed_latent, synthesize
+from gan_art.machine import machine_info
+from gan_art.paths import CHECKPOINTS
 
 
 def ms_per_image(generator: torch.nn.Module, batch: int, repeats: int) -> float:
@@ -39,8 +36,8 @@ def ms_per_image(generator: torch.nn.Module, batch: int, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="*", default=[str(ROOT / "checkpoints" / "faces"),
-                                                             str(ROOT / "checkpoints" / "faces-dcgan")])
+    parser.add_argument("checkpoints", nargs="*", default=[str(CHECKPOINTS / "faces"),
+                                                             str(CHECKPOINTS / "faces-dcgan")])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +19,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gan_art.damage import HOLE_BANDS, mask_in_band
+from gan_art.data import load_images
+from gan_art.inpaint import load_inpainter, repair
+from gan_art.machine import machine_info
+from gan_art.metrics import psnr, ssim
+from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
+from gan_art.paths import CHECKPOINTS, SHARED_DATA
+from gan_art.repair_training import is_holdout
 
-from gan_art.damage import HOLE_BANDS, mask_in_band  # noqa: E402
-from gan_art.data import load_images  # noqa: E402
-from gan_art.inpaint import load_inpainter, repair  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
-from gan_art.metrics import psnr, ssim  # noqa: E402
-from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess  # noqa: E402
-from gan_art.repair_training import is_holdout  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-128.zip"
+DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
 METHODS = ("learned", "telea", "ns")
 
 
@@ -47,7 +44,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "inpaint-faces"))
+    parser.add_argument("--checkpoint", default=str(CHECKPOINTS / "inpaint-faces"))
     args = parser.parse_args()
     images, summary = load_images(args.data, 128)
     held_out = [i for i, name in enumerate(summary.names) if is_holdout(name)][: args.images]

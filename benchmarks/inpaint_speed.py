@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -18,12 +17,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from gan_art.damage import mask_in_band  # noqa: E402
-from gan_art.inpaint import load_inpainter, repair  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
+from gan_art.damage import mask_in_band
+from gan_art.inpaint import load_inpainter, repair
+from gan_art.machine import machine_info
+from gan_art.paths import CHECKPOINTS
 
 
 def scratches(shape: tuple[int, int], rng: np.random.Generator, count: int = 4) -> np.ndarray:
@@ -49,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "inpaint-faces"))
+    parser.add_argument("--checkpoint", default=str(CHECKPOINTS / "inpaint-faces"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)

@@ -15,19 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from gradio_client import Client, handle_file
+from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.explore_latency import NUM_SLIDERS, PC1, percentiles  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
+from gan_art.devtools import EXPLORE_SLIDER, AppServer, draw_image, percentiles, slider_args
+from gan_art.machine import machine_info
+from gan_art.rundir import ACTIVE_STATES, RunDir
 
 
 def rss_mb(pid: int) -> float:
@@ -42,11 +41,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
-    from gradio_client import Client, handle_file
 
-    from gan_art.rundir import ACTIVE_STATES, RunDir
-    from tests.app_server import AppServer
-    from tests.conftest import draw_image
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -71,12 +66,12 @@ def main() -> None:
                 except Exception as exc:  # noqa: BLE001 - a client that cannot even connect is an error
                     record_failure("connect ", exc)
                     return
-                values = ["faces", index, 0.7, "all", False, 1, "fine"] + [0.0] * NUM_SLIDERS
+                values = {"Checkpoint": "faces", "Seed": index}
                 while time.monotonic() < deadline:
-                    values[PC1 + rng.randrange(12)] = round(rng.uniform(-3, 3), 1)
+                    values[f"PC{rng.randrange(12) + 1}"] = round(rng.uniform(-3, 3), 1)
                     start = time.perf_counter()
                     try:
-                        client.predict(*values, api_name="/render")
+                        client.predict(*slider_args(client, values), api_name=EXPLORE_SLIDER)
                         with lock:
                             latencies.append(time.perf_counter() - start)
                     except Exception as exc:  # noqa: BLE001
@@ -84,20 +79,14 @@ def main() -> None:
 
             def repairer() -> None:
                 client = Client(server.url, verbose=False)
-                layer = np.zeros((256, 256, 4), np.uint8)
-                layer[100:160, 60:200] = (255, 0, 85, 140)
-                from PIL import Image
-
-                Image.fromarray(layer, "RGBA").save(tmp / "layer.png")
-                editor = {"background": handle_file(str(photo)), "layers": [handle_file(str(tmp / "layer.png"))],
-                          "composite": None}
+                mask = np.zeros((256, 256), np.uint8)
+                mask[100:160, 60:200] = 255
+                Image.fromarray(mask).save(tmp / "mask.png")
                 while time.monotonic() < deadline:
                     try:
-                        message = client.predict(editor, None, "learned", 0, api_name="/repair")[-1]
-                        if message.startswith("⚠️"):
-                            errors.append(f"repair: {message}")
-                        else:
-                            repairs[0] += 1
+                        client.predict(image=handle_file(str(photo)), mask=handle_file(str(tmp / "mask.png")),
+                                       api_name="/repair")
+                        repairs[0] += 1
                     except Exception as exc:  # noqa: BLE001
                         record_failure("repair ", exc)
 

@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gan_art.checkpoints import load_generator
+from gan_art.evaluate import evaluate_checkpoint, real_reference
+from gan_art.machine import machine_info
+from gan_art.paths import CHECKPOINTS, SHARED_DATA
 
-from gan_art.checkpoints import load_generator  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
-from gan_art.metrics import evaluate_checkpoint, real_reference  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-64.zip"
+DEFAULT_DATA = SHARED_DATA / "utkface" / "train-64.zip"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="*", default=[str(ROOT / "checkpoints" / "faces"),
-                                                             str(ROOT / "checkpoints" / "faces-dcgan")])
+    parser.add_argument("checkpoints", nargs="*", default=[str(CHECKPOINTS / "faces"),
+                                                             str(CHECKPOINTS / "faces-dcgan")])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--num-images", type=int, default=5000)
     args = parser.parse_args()

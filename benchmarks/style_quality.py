@@ -13,22 +13,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gan_art.data import load_images
+from gan_art.images import pil_to_tensor
+from gan_art.machine import machine_info
+from gan_art.nets.vgg import load_vgg16
+from gan_art.paths import REPO, SHARED_DATA
+from gan_art.repair_training import is_holdout
+from gan_art.style import builtin_styles, fit_long_side, style_distances, stylize_detailed, stylize_fast
 
-from gan_art.data import load_images  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
-from gan_art.nets.vgg import load_vgg16  # noqa: E402
-from gan_art.repair_training import is_holdout  # noqa: E402
-from gan_art.style import builtin_styles, fit_long_side, style_distances, stylize_detailed, stylize_fast, to_tensor  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utkface" / "train-128.zip"
+DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
 
 
 def main() -> None:
@@ -47,14 +45,14 @@ def main() -> None:
     scores = {k: {"gram_distance": [], "content_distance": []} for k in rows}
     for name, path in builtin_styles().items():
         painting = Image.open(path).convert("RGB")
-        style_x = to_tensor(fit_long_side(painting, args.size))
+        style_x = pil_to_tensor(fit_long_side(painting, args.size))
         for face in faces:
             photo = fit_long_side(face, args.size)
             outputs = {"photo": photo, "fast": stylize_fast(face, [(painting, 1.0)], size=args.size),
                        "detailed": stylize_detailed(face, painting, size=args.size, iterations=args.iterations)}
             for method, image in outputs.items():
                 rows[method].append(image)
-                for key, value in style_distances(vgg, to_tensor(image), style_x, to_tensor(photo)).items():
+                for key, value in style_distances(vgg, pil_to_tensor(image), style_x, pil_to_tensor(photo)).items():
                     scores[method][key].append(value)
             print(f"{name}: face {len(rows['fast'])}", file=sys.stderr, flush=True)
     for method, values in scores.items():
@@ -67,7 +65,7 @@ def main() -> None:
     for r, method in enumerate(rows):
         for c, image in enumerate(rows[method]):
             grid.paste(image.resize((tile, tile)), (c * tile, r * tile))
-    out = ROOT / "benchmarks" / "results"
+    out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     grid.save(out / "style_grid.png")
 

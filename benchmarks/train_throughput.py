@@ -16,24 +16,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import torch
+import torchvision.datasets as dset
+import torchvision.transforms as transforms
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gan_art.config import ModelConfig, TrainConfig, dcgan_config
+from gan_art.machine import machine_info
+from gan_art.models import build_discriminator, build_generator
+from gan_art.paths import SHARED_DATA
+from gan_art.rundir import RunDir
+from gan_art.training import resolve_device, train
 
-from gan_art.config import ModelConfig, TrainConfig, dcgan_config  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
-from gan_art.models import build_discriminator, build_generator  # noqa: E402
-from gan_art.rundir import RunDir  # noqa: E402
-from gan_art.training import resolve_device, train  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "utkface" / "train-64.zip"
+DEFAULT_DATA = SHARED_DATA / "utkface" / "train-64.zip"
 
 
 def extract_folder(archive: Path, folder: Path, count: int) -> None:
@@ -45,9 +45,6 @@ def extract_folder(archive: Path, folder: Path, count: int) -> None:
 
 
 def reference_images_per_s(folder: Path, device: torch.device, steps: int, warmup: int) -> float:
-    import torchvision.datasets as dset
-    import torchvision.transforms as transforms
-
     dataset = dset.ImageFolder(str(folder), transform=transforms.Compose([
         transforms.Resize(64), transforms.CenterCrop(64), transforms.ToTensor(),
         transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]))

@@ -23,14 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gradio_client import Client
 
-from benchmarks.explore_latency import percentiles, time_app  # noqa: E402
-from gan_art.machine import machine_info  # noqa: E402
-from gan_art.paths import BUILTIN_FACES  # noqa: E402
-from gan_art.rundir import RunDir  # noqa: E402
-from gan_art.runs import TrainRequest, app_config, worker_threads  # noqa: E402
+from gan_art.devtools import AppServer, percentiles, time_explore_slider
+from gan_art.machine import machine_info
+from gan_art.paths import BUILTIN_FACES, REPO
+from gan_art.rundir import RunDir
+from gan_art.runs import TrainRequest, app_config, worker_threads
 
 
 def steady_speed(run: RunDir) -> float:
@@ -61,23 +60,21 @@ def main() -> None:
     parser.add_argument("--watch-seconds", type=float, default=90.0, help="how long to watch the grid cadence")
     parser.add_argument("--full-default-run", action="store_true", help="also time a default-length run to its end")
     args = parser.parse_args()
-    from gradio_client import Client
 
-    from tests.app_server import AppServer
 
     result = {"benchmark": "train_ui", "machine": machine_info(), "worker_threads": worker_threads()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         server = AppServer(tmp, threads=None)  # as `python app.py` runs: worker and CLI get the same threads
         try:
-            idle = percentiles(time_app(server.url, "faces", args.updates, ssl_verify=False))
+            idle = percentiles(time_explore_slider(server.url, "faces", args.updates, ssl_verify=False))
             client = Client(server.url, verbose=False, ssl_verify=False)
             start = time.perf_counter()
             client.predict(steps=10**6, name="ui-active", api_name="/train_start")  # the tab's defaults otherwise
             active_run = RunDir(tmp / "runs" / "ui-active")
             wait_until(lambda: client.predict(run="ui-active", api_name="/train_status")["sample_grids"] > 0, 120)
             result["seconds_start_to_first_grid"] = round(time.perf_counter() - start, 2)
-            active = percentiles(time_app(server.url, "faces", args.updates, ssl_verify=False))
+            active = percentiles(time_explore_slider(server.url, "faces", args.updates, ssl_verify=False))
             time.sleep(max(0.0, args.watch_seconds - (time.perf_counter() - start)))
             status = client.predict(run="ui-active", api_name="/train_status")
             result.update({"precision": status.get("precision"), "precision_note": status.get("precision_note"),
@@ -112,7 +109,7 @@ def main() -> None:
                         "--sample-every", "25", "--sample-seconds", "20", "--sample-grid", "6", "--metrics-every", "5",
                         "--checkpoint-every", "500", "--checkpoint-minutes", "2", "--device", "cpu",
                         "--threads", str(worker_threads())],  # what the tab gives its worker
-                       cwd=ROOT, env=dict(os.environ), check=True, capture_output=True)
+                       cwd=REPO, env=dict(os.environ), check=True, capture_output=True)
         tab_speed, cli_speed = steady_speed(tab_run), steady_speed(RunDir(cli_out))
     result.update({"steps": args.steps, "tab_images_per_s": round(tab_speed, 1),
                    "cli_images_per_s": round(cli_speed, 1), "tab_vs_cli_ratio": round(tab_speed / cli_speed, 3)})

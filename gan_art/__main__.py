@@ -7,10 +7,25 @@ import json
 import sys
 from pathlib import Path
 
-from gan_art.config import ConfigError, ModelConfig, TrainConfig, dcgan_config, field_help
-from gan_art.paths import RUNS
-from gan_art.repair_training import RepairTrainConfig
-from gan_art.style import DETAILED_DEFAULT_SIDE
+import torch
+
+from gan_art.attributes import fit_classifiers, load_classifier
+from gan_art.checkpoints import export_checkpoint, load_generator
+from gan_art.config import ModelConfig, TrainConfig, dcgan_config, field_help, from_dict
+from gan_art.directions import labelled_directions, load_directions, pca_directions, save_directions
+from gan_art.errors import ConfigError, GanArtError
+from gan_art.evaluate import evaluate_checkpoint
+from gan_art.explore import generate_seeds, parse_seeds
+from gan_art.images import decode_image, image_grid
+from gan_art.inpaint import detect_damage, load_inpainter, load_segmenter, repair
+from gan_art.masks import mask_from_upload
+from gan_art.paths import CHECKPOINTS, INPAINTER, RUNS, SEGMENTER, STYLE_MAGENTA, VGG16
+from gan_art.repair_training import RepairTrainConfig, train_repair
+from gan_art.rundir import RunDir, register_process
+from gan_art.runs import find_runs, stop_run
+from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
+from gan_art.training import choose_precision, load_run_config, resolve_device, run_from_checkpoint, train
+from gan_art.worker import StopRequests
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -36,7 +51,7 @@ def _add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple
         if f.type in ("bool", bool):
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
                                 metavar="BOOL", help=help_text)
-        elif f.type in ("dict", dict):
+        elif f.type in ("dict", dict) or "Config" in str(f.type):  # nested configs come as JSON
             parser.add_argument(flag, type=json.loads, default=None, metavar="JSON", help=help_text)
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
@@ -49,13 +64,9 @@ def _given(args: argparse.Namespace, cls: type) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from gan_art.training import load_run_config, train
-
     train_values = _given(args, TrainConfig)
     model_values = _given(args, ModelConfig)
     if args.resume_from:
-        from gan_art.training import run_from_checkpoint
-
         if not train_values.get("out"):
             raise ConfigError("--resume-from needs --out, the new run directory")
         cfg = run_from_checkpoint(args.resume_from, train_values.pop("out"), **train_values)
@@ -73,9 +84,6 @@ def cmd_train(args: argparse.Namespace) -> None:
             cfg = TrainConfig(**train_values, model=ModelConfig(**model_values))
         if Path(cfg.out).joinpath("checkpoints").is_dir() and any(Path(cfg.out, "checkpoints").iterdir()):
             raise ConfigError(f"{cfg.out} already holds a run; pass --resume {cfg.out} to continue it")
-
-    from gan_art.rundir import RunDir, register_process
-    from gan_art.worker import StopRequests
 
     shown = []
 
@@ -101,11 +109,6 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_probe_precision(args: argparse.Namespace) -> None:
-    import torch
-
-    from gan_art.config import from_dict
-    from gan_art.training import choose_precision, resolve_device
-
     if args.config:
         cfg = from_dict(TrainConfig, json.loads(Path(args.config).read_text()))
     else:
@@ -122,8 +125,6 @@ def cmd_probe_precision(args: argparse.Namespace) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
-    from gan_art.runs import find_runs, stop_run
-
     if args.action == "list":
         rows = find_runs(Path(args.runs_dir))
         if not rows:
@@ -139,10 +140,6 @@ def cmd_runs(args: argparse.Namespace) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from gan_art.checkpoints import load_generator
-    from gan_art.explore import generate_seeds, parse_seeds
-    from gan_art.training import image_grid
-
     checkpoint = load_generator(args.checkpoint)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,33 +151,23 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from gan_art.metrics import evaluate_checkpoint
-
     print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data, num_images=args.num_images,
                                          seed=args.seed)))
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from gan_art.checkpoints import export_checkpoint
-
     print(f"exported to {export_checkpoint(args.checkpoint, args.out, with_training_state=args.with_training_state)}")
 
 
 def cmd_fit_attributes(args: argparse.Namespace) -> None:
-    from gan_art.attributes import fit_classifiers
-
     print(json.dumps(fit_classifiers(args.data, args.labels, args.out, args.resolution, args.epochs)))
 
 
 def cmd_directions(args: argparse.Namespace) -> None:
-    from gan_art.checkpoints import load_generator
-    from gan_art.directions import labelled_directions, load_directions, pca_directions, save_directions
-
     checkpoint = load_generator(args.checkpoint)
     directions = pca_directions(checkpoint.generator, args.components, args.samples)
     meta = {"checkpoint_id": checkpoint.id, "pca_samples": args.samples}
     if args.attributes:
-        from gan_art.attributes import load_classifier
 
         classifier = load_classifier(args.attributes, "a")
         directions += labelled_directions(checkpoint.generator, classifier, num_samples=args.samples // 2)
@@ -194,26 +181,22 @@ def cmd_directions(args: argparse.Namespace) -> None:
 
 
 def cmd_stylize(args: argparse.Namespace) -> None:
-    from gan_art.data import decode_image
-    from gan_art.masks import mask_from_upload
-    from gan_art.style import builtin_styles, stylize_detailed, stylize_fast
-
     content = decode_image(args.content)
     paintings = builtin_styles()
     style = decode_image(paintings[args.style] if args.style in paintings else args.style)
+    root = Path(args.checkpoints_dir)
     if args.mode == "detailed":
-        result = stylize_detailed(content, style, size=args.size, iterations=args.iterations)
+        result = stylize_detailed(content, style, size=args.size, iterations=args.iterations, vgg_path=root / VGG16)
     else:
         mask = mask_from_upload(args.mask, content.size) if args.mask else None
         result = stylize_fast(content, [(style, 1.0)], strength=args.strength, style_scale=args.style_scale,
-                              keep_colors=args.keep_colors, mask=mask, size=args.size)
+                              keep_colors=args.keep_colors, mask=mask, size=args.size,
+                              stylizer=fast_stylizer(root / STYLE_MAGENTA))
     result.save(args.out)
     print(f"wrote {args.out} ({result.width}x{result.height})")
 
 
 def cmd_train_repair(args: argparse.Namespace) -> None:
-    from gan_art.repair_training import RepairTrainConfig, train_repair
-
     cfg = RepairTrainConfig(**_given(args, RepairTrainConfig))
     if not cfg.data:
         raise ConfigError("--data is required (face images: a folder or a zip)")
@@ -221,14 +204,14 @@ def cmd_train_repair(args: argparse.Namespace) -> None:
 
 
 def cmd_inpaint(args: argparse.Namespace) -> None:
-    from gan_art.data import decode_image
-    from gan_art.inpaint import detect_damage, repair
-    from gan_art.masks import mask_from_upload
+    root = Path(args.checkpoints_dir)
+    inpainter = load_inpainter(root / INPAINTER) if args.method == "learned" else None
 
     def one(image_path: Path, mask_path: Path | None, out: Path) -> str:
         image = decode_image(image_path)
-        mask = mask_from_upload(mask_path, image.size) if mask_path else detect_damage(image)
-        result = repair(image, mask, args.method, args.feather)
+        mask = mask_from_upload(mask_path, image.size) if mask_path else detect_damage(image,
+                                                                                       load_segmenter(root / SEGMENTER))
+        result = repair(image, mask, args.method, args.feather, inpainter)
         result.image.save(out)
         return result.note
 
@@ -245,13 +228,16 @@ def cmd_inpaint(args: argparse.Namespace) -> None:
             print(f"[{i}/{len(pairs)}] {image_path.name} -> {out / image_path.stem}.png {note}".rstrip(), flush=True)
         return
     if not args.image:
-        raise ValueError("give --image (and --mask, or none to detect the damage) or --folder")
+        raise ConfigError("give --image (and --mask, or none to detect the damage) or --folder")
     note = one(Path(args.image), Path(args.mask) if args.mask else None, Path(args.out))
     print(f"wrote {args.out} {note}".rstrip())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
+    parser.add_argument("--checkpoints-dir", default=str(CHECKPOINTS),
+                        help="folder of the shipped checkpoints the inpaint and stylize commands use")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str, func) -> argparse.ArgumentParser:
@@ -345,9 +331,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ConfigError, ValueError, RuntimeError) as exc:  # user-facing errors, not tracebacks
+    except (GanArtError, OSError) as exc:  # the user's to fix (or the machine's: disk full, permissions)
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"internal error ({type(exc).__name__}: {exc}); run again with --debug for the traceback, and "
+              "please report it", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,7 +7,6 @@ accuracy is measured on the other half.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +14,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gan_art.checkpoints import load_weights, read_tensors, save_tensors
-from gan_art.config import save_json
-from gan_art.data import load_images, to_float
-from gan_art.models.classifier import AttributeClassifier
+from gan_art.checkpoints import FORMAT, FORMAT_VERSION, load_network, save_tensors
+from gan_art.config import save_json, to_dict
+from gan_art.data import load_images
+from gan_art.images import to_float
+from gan_art.models.classifier import AttributeClassifier, ClassifierConfig
+from gan_art.paths import ATTRIBUTES, CHECKPOINTS
 
-ATTRIBUTES = ("gender", "age")  # output 0: logit of female (UTKFace gender 1); output 1: age / 10 years
+ATTRIBUTE_NAMES = ("gender", "age")  # output 0: logit of female (UTKFace gender 1); output 1: age / 10 years
 AGE_SCALE = 10.0
 
 
@@ -50,7 +51,7 @@ def train_classifier(images: torch.Tensor, targets: torch.Tensor, seed: int, epo
                      ) -> AttributeClassifier:
     """Train on uint8 images with [gender, age] targets; random flips and small shifts as augmentation."""
     torch.manual_seed(seed)
-    model = AttributeClassifier(resolution=images.shape[-1]).train()
+    model = AttributeClassifier(ClassifierConfig(resolution=images.shape[-1])).train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     steps = epochs * math.ceil(len(images) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
@@ -89,21 +90,19 @@ def accuracy(model: AttributeClassifier, images: torch.Tensor, targets: torch.Te
 
 
 def save_classifiers(folder: str | Path, models: dict[str, AttributeClassifier], card: dict) -> None:
+    """Both classifiers as one attribute-classifiers checkpoint (float16) with ``card`` in its config.json."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, model in models.items():
         save_tensors({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
                       folder / f"classifier-{name}.safetensors")
-    save_json(folder / "config.json", card)
+    save_json(folder / "config.json", {"format": FORMAT, "format_version": FORMAT_VERSION,
+                                       "kind": "attribute-classifiers", **card})
 
 
-def load_classifier(folder: str | Path, name: str = "a") -> AttributeClassifier:
-    folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
-    model = AttributeClassifier(resolution=config["resolution"])
-    file = folder / f"classifier-{name}.safetensors"
-    load_weights(model, read_tensors(file), file)
-    return model.eval().requires_grad_(False)
+def load_classifier(folder: str | Path = CHECKPOINTS / ATTRIBUTES, name: str = "a") -> AttributeClassifier:
+    """Classifier ``name`` ("a" finds directions, "b" checks them) of an attribute-classifiers checkpoint."""
+    return load_network(folder, "attribute-classifiers", AttributeClassifier, f"classifier-{name}.safetensors")
 
 
 def fit_classifiers(data: str | Path, labels: str | Path, out: str | Path, resolution: int = 64,
@@ -122,7 +121,8 @@ def fit_classifiers(data: str | Path, labels: str | Path, out: str | Path, resol
                                         on_progress=report_epoch)
         report[name] = {"trained_on": len(index), **accuracy(models[name], images[other], targets[other])}
         log(f"classifier {name}: {report[name]}")
-    card = {"attributes": list(ATTRIBUTES), "resolution": resolution, "epochs": epochs, "data": str(Path(data).name),
+    model_config = to_dict(ClassifierConfig(resolution=resolution))
+    card = {"model": model_config, "attributes": list(ATTRIBUTE_NAMES), "epochs": epochs, "data": str(Path(data).name),
             "labels": str(Path(labels).name), "held_out_accuracy": report,
             "license": "trained on UTKFace: non-commercial research use only"}
     save_classifiers(out, models, card)

@@ -1,10 +1,14 @@
-"""Self-describing checkpoints: a folder of ``config.json`` + safetensors files. Nothing is unpickled.
+"""Self-describing checkpoints: a folder of ``config.json`` + weight files. Nothing is unpickled.
 
-Layout of a checkpoint folder::
+Every checkpoint, of every kind, has one schema::
 
-    config.json                 format version, model config, training config, data summary, metrics
-    generator.safetensors       EMA generator weights (what sampling uses)
-    training_state.safetensors  raw G, D and optimiser tensors (only in run checkpoints, for resuming)
+    config.json   {"format": "gan-art-checkpoint", "format_version": 1, "kind": KIND,
+                   "model": {fields of the kind's network config}, ...provenance, training, metrics}
+    weights       the kind's files (KINDS), e.g. generator.safetensors for a generator;
+                  training_state.safetensors beside them in run checkpoints (raw G, D, optimisers)
+
+``read_config(path, kind)`` checks the format, its version and the kind on every load. Generator
+checkpoints written before "kind" existed are read as generators.
 
 Folders are written under a temporary name and renamed into place, so a killed process leaves either
 the previous checkpoint or the new one, never half of one.
@@ -25,8 +29,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gan_art.config import ConfigError, ModelConfig, from_dict
+from gan_art import __version__
+from gan_art.config import ModelConfig, from_dict
+from gan_art.errors import CheckpointError, ConfigError
 from gan_art.models import build_generator
+from gan_art.models.classifier import ClassifierConfig
+from gan_art.models.inpaint import InpainterConfig
+from gan_art.models.segmenter import SegmenterConfig
 
 FORMAT = "gan-art-checkpoint"
 FORMAT_VERSION = 1
@@ -34,14 +43,28 @@ GENERATOR_FILE = "generator.safetensors"
 STATE_FILE = "training_state.safetensors"
 
 
-class CheckpointError(ValueError):
-    """A checkpoint folder is missing, damaged or from an unsupported format version."""
+@dataclass(frozen=True)
+class Kind:
+    """What a checkpoint kind holds: its weight files and the dataclass of its "model" section."""
+
+    files: tuple[str, ...]
+    config: type | None = None  # None: a fixed architecture (third-party weights)
+
+
+KINDS = {
+    "generator": Kind((GENERATOR_FILE,), ModelConfig),
+    "inpainter": Kind(("inpainter.safetensors",), InpainterConfig),
+    "segmenter": Kind(("segmenter.safetensors",), SegmenterConfig),
+    "attribute-classifiers": Kind(("classifier-a.safetensors", "classifier-b.safetensors"), ClassifierConfig),
+    "vgg16-features": Kind(("vgg16_features.safetensors",)),
+    "magenta-style": Kind(("style_predict.onnx", "style_transform.onnx")),
+}
+WEIGHTS_FILES = {name: kind.files[0] for name, kind in KINDS.items()}  # the main weights file of each kind
+
 
 
 def versions() -> dict:
-    import gan_art
-
-    return {"gan_art": gan_art.__version__, "torch": torch.__version__, "python": platform.python_version()}
+    return {"gan_art": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -79,7 +102,7 @@ def write_checkpoint(path: Path, config: dict, generator: nn.Module | dict[str, 
         save_tensors(weights, tmp / weights_file)
         if training_state is not None:
             save_tensors(training_state, tmp / STATE_FILE)
-        config = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
+        config = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": "generator", "versions": versions(),
                   "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **config}
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))  # written last: complete
         _fsync_dir(tmp)
@@ -98,8 +121,8 @@ def write_checkpoint(path: Path, config: dict, generator: nn.Module | dict[str, 
     return path
 
 
-def read_config(path: Path) -> dict:
-    """Read and validate a checkpoint's ``config.json``."""
+def read_config(path: Path, kind: str | None = None) -> dict:
+    """Read and validate a checkpoint's ``config.json`` (format, version and, when given, its ``kind``)."""
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"checkpoint {path} not found: expected a folder with config.json and safetensors "
@@ -116,14 +139,29 @@ def read_config(path: Path) -> dict:
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {version}; this gan_art reads version "
                               f"{FORMAT_VERSION}. Convert it with the gan_art version that wrote it.")
+    config.setdefault("kind", "generator")  # generator checkpoints predate the field
+    if config["kind"] not in KINDS:
+        raise CheckpointError(f"{path} holds an unknown kind of checkpoint {config['kind']!r}; "
+                              f"this gan_art knows {sorted(KINDS)}")
+    if kind is not None and config["kind"] != kind:
+        raise CheckpointError(f"{path} is a {config['kind']} checkpoint, not a {kind}")
     return config
 
 
-def model_config(config: dict) -> ModelConfig:
+def network_config(config: dict):
+    """The kind's network config (e.g. :class:`ModelConfig` for a generator) from a checkpoint's "model" section."""
+    cls = KINDS[config.get("kind", "generator")].config
     try:
-        return from_dict(ModelConfig, config["model"])
-    except (KeyError, TypeError, ConfigError) as exc:
+        return from_dict(cls, config.get("model", {}))
+    except (TypeError, ConfigError) as exc:
         raise CheckpointError(f"config.json has no valid model section: {exc}") from None
+
+
+def model_config(config: dict) -> ModelConfig:
+    """The :class:`ModelConfig` of a generator checkpoint."""
+    if config.get("kind", "generator") != "generator":
+        raise CheckpointError(f"this is a {config['kind']} checkpoint, not a generator")
+    return network_config(config)
 
 
 def read_tensors(file: Path) -> dict[str, torch.Tensor]:
@@ -160,19 +198,20 @@ class Checkpoint:
     id: str
 
 
-def load_module(path: str | Path, module: nn.Module, weights_file: str) -> dict:
-    """Load ``weights_file`` of a checkpoint folder into ``module`` (eval mode, frozen); returns config.json."""
+def load_network(path: str | Path, kind: str, build, weights_file: str | None = None) -> nn.Module:
+    """A ``kind`` checkpoint's network: ``build(network config)`` with the weights loaded, eval mode, frozen."""
     path = Path(path)
-    config = read_config(path)
-    load_weights(module, read_tensors(path / weights_file), path / weights_file)
-    module.eval().requires_grad_(False)
-    return config
+    config = read_config(path, kind)
+    module = build(network_config(config))
+    file = path / (weights_file or KINDS[kind].files[0])
+    load_weights(module, read_tensors(file), file)
+    return module.eval().requires_grad_(False)
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Load the EMA generator of a checkpoint folder, in fp32, eval mode."""
     path = Path(path)
-    config = read_config(path)
+    config = read_config(path, "generator")
     cfg = model_config(config)
     generator = build_generator(cfg)
     weights_file = path / GENERATOR_FILE
@@ -261,10 +300,6 @@ def model_card(name: str, config: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-WEIGHTS_FILES = {"generator": GENERATOR_FILE, "inpainter": "inpainter.safetensors",
-                 "segmenter": "segmenter.safetensors"}
-
-
 def export_checkpoint(source: str | Path, destination: str | Path, dtype: torch.dtype = torch.float16,
                       card: str | None = None, with_training_state: bool = False) -> Path:
     """Copy a run checkpoint's main weights to a lean, shippable folder + model card.
@@ -274,9 +309,9 @@ def export_checkpoint(source: str | Path, destination: str | Path, dtype: torch.
     """
     source = Path(source)
     config = read_config(source)
-    weights_file = WEIGHTS_FILES.get(config.get("kind", "generator"))
-    if weights_file is None:
-        raise CheckpointError(f"{source}/config.json has an unknown kind {config.get('kind')!r}")
+    weights_file = WEIGHTS_FILES[config["kind"]]
+    if not weights_file.endswith(".safetensors"):
+        raise CheckpointError(f"{source} is a {config['kind']} checkpoint; only trained safetensors kinds export")
     tensors = read_tensors(source / weights_file)
     if weights_file == GENERATOR_FILE:
         load_weights(build_generator(model_config(config)), tensors, source / weights_file)  # refuse a mismatch

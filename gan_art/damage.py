@@ -38,10 +38,12 @@ def _shape(mask: np.ndarray, rng: np.random.Generator, kind: str) -> None:
         center = (int(rng.uniform(0, W)), int(rng.uniform(0, H)))
         axes = (int(rng.uniform(0.05, 0.25) * side), int(rng.uniform(0.05, 0.25) * side))
         cv2.ellipse(mask, center, axes, rng.uniform(0, 180), 0, 360, 1, -1)
-    else:  # boxes
+    elif kind == "boxes":
         w, h = int(rng.uniform(0.1, 0.5) * W), int(rng.uniform(0.1, 0.5) * H)
         x, y = int(rng.uniform(0, W - w)), int(rng.uniform(0, H - h))
         mask[y:y + h, x:x + w] = 1
+    else:
+        raise ValueError(f"unknown mask kind {kind!r}; the kinds are {MASK_KINDS}")
 
 
 def random_mask(shape: tuple[int, int], rng: np.random.Generator, max_ratio: float = 0.5) -> np.ndarray:
@@ -124,13 +126,15 @@ def _damage_layer(shape: tuple[int, int], rng: np.random.Generator, kind: str) -
         cv2.ellipse(alpha, center, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
         alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, min(H, W) / 60)) * rng.uniform(0.45, 0.8)
         color[:] = np.array([rng.uniform(120, 170), rng.uniform(90, 130), rng.uniform(30, 70)], np.float32)
-    else:  # block: a missing piece, flat or noisy
+    elif kind == "block":  # a missing piece, flat or noisy
         alpha = np.zeros(shape, np.float32)
         w, h = int(rng.uniform(0.08, 0.3) * W), int(rng.uniform(0.08, 0.3) * H)
         x, y = int(rng.uniform(0, W - w)), int(rng.uniform(0, H - h))
         alpha[y:y + h, x:x + w] = 1.0
         if rng.random() < 0.3:
             color = rng.uniform(0, 255, (H, W, 3)).astype(np.float32)
+    else:
+        raise ValueError(f"unknown damage kind {kind!r}; the kinds are {DAMAGE_KINDS}")
     return alpha, color
 
 

@@ -12,35 +12,26 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
-from gan_art.checkpoints import CheckpointError, read_tensors, save_tensors
+from gan_art.attributes import predict
+from gan_art.checkpoints import read_tensors, save_tensors
 from gan_art.config import save_json
-from gan_art.explore import sample_w
+from gan_art.errors import CheckpointError, DirectionError
+from gan_art.explore import Direction, sample_w
+from gan_art.images import to_uint8
 
 DIRECTIONS_FILE = "directions.safetensors"
 DIRECTIONS_META = "directions.json"
+DIRECTIONS_VERSION = 1  # of directions.json; checked on load like a checkpoint's format_version
 CUSTOM_DIR = "custom-directions"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}$")
 
-
-class DirectionError(ValueError):
-    """A direction name or file is invalid."""
-
-
-@dataclass(frozen=True)
-class Direction:
-    """A named latent direction: ``vector`` is the w offset (w_dim,) of one slider unit."""
-
-    name: str
-    kind: str  # "pca", "labelled" or "custom"
-    vector: torch.Tensor
-    description: str = ""
 
 
 def _canonical_sign(vectors: torch.Tensor) -> torch.Tensor:
@@ -77,15 +68,13 @@ def fit_linear_direction(w: torch.Tensor, scores: torch.Tensor, ridge: float = 1
 def labelled_directions(generator: nn.Module, classifier: nn.Module, num_samples: int = 10_000, seed: int = 1,
                         batch_size: int = 100) -> list[Direction]:
     """Age and gender directions from classifier scores of generated faces (psi = 1)."""
-    from gan_art.attributes import predict
-
     w = sample_w(generator, num_samples, seed)
     num_ws = generator.num_ws
     scores = []
     with torch.no_grad():
         for chunk in w.split(batch_size):
             images = generator.synthesis(chunk[:, None, :].expand(-1, num_ws, -1))
-            scores.append(predict(classifier, ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)))
+            scores.append(predict(classifier, to_uint8(images)))
     scores = torch.cat(scores)
     gender = fit_linear_direction(w, scores[:, 0].clamp(-8, 8))
     age = fit_linear_direction(w, scores[:, 1])
@@ -103,6 +92,17 @@ def labelled_directions(generator: nn.Module, classifier: nn.Module, num_samples
     return result
 
 
+def combine_directions(directions: dict[str, Direction], amounts: dict[str, float]) -> tuple[torch.Tensor, str]:
+    """The w offset of slider ``amounts`` over ``directions`` as one vector, and a description like "+1.5 PC3"."""
+    vector = torch.zeros_like(next(iter(directions.values())).vector)
+    parts = []
+    for name, value in amounts.items():
+        if value and name in directions:
+            vector += value * directions[name].vector
+            parts.append(f"{value:+g} {name}")
+    return vector, " ".join(parts)
+
+
 def fit_slope(x: torch.Tensor, y: torch.Tensor) -> float:
     x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
     return float((x @ y) / (x @ x))
@@ -115,7 +115,7 @@ def save_directions(folder: str | Path, directions: list[Direction], meta: dict)
     save_tensors({f"{d.kind}/{d.name}": d.vector for d in directions}, tmp)
     tmp.replace(folder / DIRECTIONS_FILE)
     entries = [{"name": d.name, "kind": d.kind, "description": d.description} for d in directions]
-    save_json(folder / DIRECTIONS_META, {"format_version": 1, **meta, "directions": entries})
+    save_json(folder / DIRECTIONS_META, {"format_version": DIRECTIONS_VERSION, **meta, "directions": entries})
 
 
 def load_directions(folder: str | Path) -> list[Direction]:
@@ -123,7 +123,14 @@ def load_directions(folder: str | Path) -> list[Direction]:
     folder = Path(folder)
     if not (folder / DIRECTIONS_META).is_file():
         return []
-    meta = json.loads((folder / DIRECTIONS_META).read_text())
+    try:
+        meta = json.loads((folder / DIRECTIONS_META).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{folder / DIRECTIONS_META} is damaged: {exc}") from None
+    if meta.get("format_version") != DIRECTIONS_VERSION:
+        raise CheckpointError(f"{folder / DIRECTIONS_META} has format version {meta.get('format_version')}; this "
+                              f"gan_art reads version {DIRECTIONS_VERSION}. Recompute them with `python -m gan_art "
+                              f"directions --checkpoint {folder}`.")
     tensors = read_tensors(folder / DIRECTIONS_FILE)
     directions = [Direction(e["name"], e["kind"], tensors[f"{e['kind']}/{e['name']}"], e.get("description", ""))
                   for e in meta["directions"]]
@@ -154,8 +161,6 @@ def save_custom_direction(folder: str | Path, name: str, vector: torch.Tensor, d
         raise DirectionError("all sliders are at 0: move some sliders first, then save their combination")
     target = Path(folder) / CUSTOM_DIR
     target.mkdir(exist_ok=True)
-    from safetensors.torch import save_file
-
     path = target / f"{name}.safetensors"
     tmp = target / f".{name}.tmp"
     save_file({"vector": vector.detach().float().contiguous()}, str(tmp), metadata={"description": description})

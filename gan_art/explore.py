@@ -9,25 +9,30 @@ import io
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 from torch import nn
 
-from gan_art.data import ImageError, open_image, to_uint8
-
-if TYPE_CHECKING:
-    from gan_art.directions import Direction
+from gan_art.errors import ConfigError, ImageError, RecipeError
+from gan_art.images import open_image, to_uint8
 
 RECIPE_KEY = "gan_art_recipe"
 RECIPE_VERSION = 1
 LAYER_GROUPS = ("all", "coarse", "middle", "fine")
 
 
-class RecipeError(ValueError):
-    """A PNG carries no recipe, or a recipe that does not fit the loaded checkpoint."""
+
+@dataclass(frozen=True)
+class Direction:
+    """A named latent direction: ``vector`` is the w offset (w_dim,) of one slider unit."""
+
+    name: str
+    kind: str  # "pca", "labelled" or "custom"
+    vector: torch.Tensor
+    description: str = ""
 
 
 def seed_latent(seed: int, z_dim: int) -> torch.Tensor:
@@ -60,6 +65,13 @@ def synthesize(generator: nn.Module, ws: torch.Tensor) -> torch.Tensor:
     return to_uint8(generator.synthesis(ws.to(_device(generator)))).cpu()
 
 
+@torch.no_grad()
+def sample_images(generator: nn.Module, z: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """uint8 (N, 3, R, R) images of ``generator`` for latents ``z`` (psi = 1), in batches."""
+    device = next(generator.parameters()).device
+    return torch.cat([to_uint8(generator(chunk.to(device))).cpu() for chunk in z.split(batch_size)])
+
+
 def generate_seeds(generator: nn.Module, seeds: list[int], truncation_psi: float = 1.0) -> torch.Tensor:
     """uint8 (N, 3, R, R) images, one per seed; each image depends only on its own seed."""
     return torch.cat([synthesize(generator, seed_ws(generator, seed, truncation_psi)) for seed in seeds])
@@ -75,7 +87,7 @@ def parse_seeds(text: str) -> list[int]:
     except ValueError:
         seeds = []
     if not seeds or any(s < 0 or s >= 2**32 for s in seeds) or len(seeds) > 100_000:
-        raise ValueError(f"seeds must be non-negative integers below 2**32 like '0-63' or '1,5,9', got {text!r}")
+        raise ConfigError(f"seeds must be non-negative integers below 2**32 like '0-63' or '1,5,9', got {text!r}")
     return seeds
 
 
@@ -178,7 +190,7 @@ def recipe_from_png(data: bytes) -> Recipe:
 def interpolation_weights(num_frames: int, loop: bool) -> list[float]:
     """Eased 0..1 positions; ``loop`` goes there and back so the animation repeats seamlessly."""
     if num_frames < 2:
-        raise ValueError("an interpolation needs at least 2 frames")
+        raise RecipeError("an interpolation needs at least 2 frames")
     ts = [0.5 - 0.5 * math.cos(math.pi * i / (num_frames - 1)) for i in range(num_frames)]
     return ts + ts[-2:0:-1] if loop else ts
 
@@ -193,6 +205,20 @@ def interpolate(generator: nn.Module, ws_a: torch.Tensor, ws_b: torch.Tensor, nu
         ws = ws_a.lerp(ws_b, chunk[:, None, None].to(ws_a))
         frames.extend(img.permute(1, 2, 0).numpy() for img in synthesize(generator, ws))
     return frames
+
+
+def save_animation(frames: list[np.ndarray], gif: Path, mp4: Path, fps: int = 12) -> None:
+    """Write (R, R, 3) uint8 frames as a looping GIF and an H.264 MP4."""
+    # imageio (with imageio-ffmpeg's bundled ffmpeg: no system ffmpeg needed) is imported here, where MP4s are
+    # written, so that training and the CLI also run where it is not installed (the GPU machine)
+    import imageio.v2 as imageio
+
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(gif, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    with imageio.get_writer(mp4, fps=fps, codec="libx264", quality=8, macro_block_size=16,
+                            ffmpeg_log_level="error") as writer:
+        for frame in frames:
+            writer.append_data(frame)
 
 
 def variation_recipes(recipe: Recipe, pca_names: list[str], count: int = 16, strength: float = 1.0,

@@ -16,11 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.checkpoints import WEIGHTS_FILES, load_module, read_config
+from gan_art.checkpoints import load_network
+from gan_art.errors import RepairError
+from gan_art.images import to_float, to_uint8
+from gan_art.models.inpaint import InpaintGenerator
+from gan_art.models.segmenter import DamageSegmenter
+from gan_art.paths import CHECKPOINTS, INPAINTER, SEGMENTER
 
-REPO = Path(__file__).resolve().parents[1]
-INPAINTER = REPO / "checkpoints" / "inpaint-faces"
-SEGMENTER = REPO / "checkpoints" / "damage-detector"
 METHODS = {
     "learned": "our network trained on faces: best for portraits and large holes",
     "telea": "OpenCV Telea (fast marching): good on thin scratches and small spots, smears large holes",
@@ -29,9 +31,6 @@ METHODS = {
 TRAINED_RADIUS = 40  # widest half-width of hole (px) the network saw in training (128 px faces, <= 50% holes)
 MAX_TILE = 448
 
-
-class RepairError(ValueError):
-    """A repair request cannot be carried out; the message says why."""
 
 
 @dataclass
@@ -52,25 +51,15 @@ def prepare_mask(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=2)
-def load_inpainter(path: Path = INPAINTER) -> torch.nn.Module:
-    from gan_art.models.inpaint import InpaintGenerator
-
-    model = InpaintGenerator(**read_config(path)["model"])
-    load_module(path, model, WEIGHTS_FILES["inpainter"])
-    return model
+def load_inpainter(path: Path = CHECKPOINTS / INPAINTER) -> torch.nn.Module:
+    """The inpainting network of an inpainter checkpoint folder (loaded once per folder)."""
+    return load_network(path, "inpainter", InpaintGenerator)
 
 
 @functools.lru_cache(maxsize=2)
-def load_segmenter(path: Path = SEGMENTER) -> torch.nn.Module:
-    from gan_art.models.segmenter import DamageSegmenter
-
-    model = DamageSegmenter(**read_config(path)["model"])
-    load_module(path, model, WEIGHTS_FILES["segmenter"])
-    return model
-
-
-def _to_tensor(arr: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(arr)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
+def load_segmenter(path: Path = CHECKPOINTS / SEGMENTER) -> torch.nn.Module:
+    """The damage detector of a segmenter checkpoint folder (loaded once per folder)."""
+    return load_network(path, "segmenter", DamageSegmenter)
 
 
 def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -83,11 +72,11 @@ def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, in
 @torch.no_grad()
 def _run_network(model, images: np.ndarray, holes: np.ndarray) -> np.ndarray:
     """Network output (B, H, W, 3) uint8 for a batch of same-sized crops (B, H, W, 3) and holes (B, H, W)."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    x = to_float(torch.from_numpy(images).permute(0, 3, 1, 2))
     x, (H, W) = _pad_to(x, model.multiple)
     m, _ = _pad_to(torch.from_numpy(holes.astype(np.float32))[:, None], model.multiple)
     out = model(x, m)[:, :, :H, :W]
-    return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    return to_uint8(out).permute(0, 2, 3, 1).numpy()
 
 
 def _learned_fill(image: np.ndarray, hole: np.ndarray, model, batch_size: int = 16) -> np.ndarray:
@@ -187,7 +176,7 @@ def detect_damage(image: Image.Image, model=None, threshold: float = 0.5, max_si
     while True:
         size = (max(8, round(W * scale)), max(8, round(H * scale)))
         work = arr if size == (W, H) else cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
-        x, (h, w) = _pad_to(_to_tensor(work), model.multiple)
+        x, (h, w) = _pad_to(to_float(torch.from_numpy(np.array(work)).permute(2, 0, 1)[None]), model.multiple)
         level = torch.sigmoid(model(x))[0, 0, :h, :w].numpy()
         if level.shape != (H, W):
             level = cv2.resize(level, (W, H), interpolation=cv2.INTER_LINEAR)

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from gan_art.data import ImageError, open_image
+from gan_art.errors import ImageError
+from gan_art.images import open_image
 
 
 def mask_from_upload(source: bytes | str | Path, size: tuple[int, int]) -> Image.Image:
@@ -40,11 +41,13 @@ def mask_from_layers(layers: list[Image.Image], size: tuple[int, int]) -> Image.
     return Image.fromarray(painted.astype(np.uint8) * 255, "L") if painted.any() else None
 
 
+def open_layer(path: str | Path) -> Image.Image:
+    """A painted editor layer (a transparent PNG the image editor wrote) as RGBA, alpha kept."""
+    image = open_image(path)
+    image.load()
+    return image.convert("RGBA")
+
+
 def feather(mask: Image.Image, radius: float) -> Image.Image:
     """Soft edges: a blurred copy of a binary mask (0 radius returns it unchanged)."""
     return mask.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else mask
-
-
-def coverage(mask: Image.Image) -> float:
-    """Fraction of pixels marked for change."""
-    return float((np.asarray(mask) >= 128).mean())

@@ -2,17 +2,21 @@
 
 * ``swd``: multi-scale sliced Wasserstein distance between 7x7 patches of Laplacian pyramid levels
   (Karras et al. 2018, ProGAN), reported x1e3 per level as in that paper. Lower is better.
-* ``frechet_distance`` on ImageNet EfficientNet-Lite0 features ("FD-EffNet"). This is the FID
-  formula on a different, offline-available network: NOT comparable to published FID numbers.
+* ``frechet_distance`` of two feature sets; on ImageNet EfficientNet-Lite0 features it is "FD-EffNet"
+  (:mod:`gan_art.evaluate`): the FID formula on a different, offline-available network, NOT
+  comparable to published FID numbers.
+* ``psnr`` and ``ssim`` of two images.
+
+Pure functions: tensors in, numbers out; no models are loaded here.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from gan_art.images import to_float
 
 _BLUR = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
@@ -72,8 +76,8 @@ def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0, patches_per_image
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} must have the same shape")
     generator = torch.Generator().manual_seed(seed)
-    real_levels = laplacian_pyramid(real.float() / 127.5 - 1)
-    fake_levels = laplacian_pyramid(fake.float() / 127.5 - 1)
+    real_levels = laplacian_pyramid(to_float(real))
+    fake_levels = laplacian_pyramid(to_float(fake))
     result = {}
     for real_level, fake_level in zip(real_levels, fake_levels):
         a = _normalize(_patches(real_level, patches_per_image, generator))
@@ -124,48 +128,3 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
     trace_sqrt = torch.linalg.eigvalsh(sqrt_a @ s_b @ sqrt_a).clamp_min(0).sqrt().sum()
     value = (mu_a - mu_b).square().sum() + torch.trace(s_a) + torch.trace(s_b) - 2 * trace_sqrt
     return float(value)
-
-
-@torch.no_grad()
-def effnet_features(images: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
-    """(N, 1280) ImageNet EfficientNet-Lite0 pooled features of uint8 images (N, 3, H, W)."""
-    from gan_art.nets.efficientnet_lite import load_efficientnet_lite0, preprocess
-
-    net = load_efficientnet_lite0()
-    return torch.cat([net.features(preprocess(chunk)) for chunk in images.split(batch_size)])
-
-
-@dataclass
-class RealReference:
-    """Dataset images and their EfficientNet features, computed once for comparing several checkpoints."""
-
-    images: torch.Tensor
-    features: torch.Tensor
-
-
-def real_reference(data: str | Path, resolution: int, num_images: int = 5000, seed: int = 0) -> RealReference:
-    from gan_art.data import load_images
-
-    real, _ = load_images(data, resolution)
-    real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:num_images]]
-    return RealReference(real, effnet_features(real))
-
-
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | RealReference, num_images: int = 5000,
-                        seed: int = 0) -> dict:
-    """SWD and FD-EffNet of a checkpoint's samples (psi = 1) against ``num_images`` dataset images."""
-    from gan_art.checkpoints import load_generator
-    from gan_art.explore import seed_latent
-    from gan_art.training import sample_images
-
-    loaded = load_generator(checkpoint)
-    reference = data if isinstance(data, RealReference) else real_reference(data, loaded.model.resolution,
-                                                                             num_images, seed)
-    real = reference.images
-    z = torch.cat([seed_latent(seed * 1_000_003 + i, loaded.model.z_dim) for i in range(len(real))])
-    fake = sample_images(loaded.generator, z)
-    return {"checkpoint": str(checkpoint), "checkpoint_id": loaded.id, "arch": loaded.model.arch,
-            "resolution": loaded.model.resolution, "step": loaded.config.get("step"),
-            "cpu_seconds": loaded.config.get("cpu_seconds"), "num_images": len(real), **swd(real, fake, seed),
-            "fd_effnet": round(frechet_distance(reference.features, effnet_features(fake)), 3),
-            "note": "fd_effnet is a Frechet distance on ImageNet EfficientNet-Lite0 features, not FID"}

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from gan_art.config import save_json
+from gan_art.errors import ConfigError
 from gan_art.machine import machine_key, native_bf16
 from gan_art.paths import cache_dir
 
@@ -138,7 +139,7 @@ def choose(requested: str, key: str, make_step: Callable[[str, int], Callable[[]
     """The precision to train with: ``requested`` unless it is ``auto``, else measured (cached) on this machine."""
     if requested != "auto":
         if requested not in PRECISIONS:
-            raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {requested!r}")
+            raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {requested!r}")
         return PrecisionChoice(requested, requested, {}, f"{requested} (chosen in the config)")
     found = cached_choice(key, device)
     if found is not None:

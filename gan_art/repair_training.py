@@ -8,12 +8,10 @@ the one of :mod:`gan_art.rundir` (metrics.jsonl, checkpoints/step-N).
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -21,22 +19,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gan_art.checkpoints import (
-    STATE_FILE,
-    WEIGHTS_FILES,
-    flatten_optimizer,
-    load_weights,
-    read_config,
-    read_tensors,
-    recover_checkpoints,
-    unflatten_optimizer,
-    write_checkpoint,
-)
-from gan_art.config import to_dict
+from gan_art.checkpoints import WEIGHTS_FILES
+from gan_art.config import from_dict, to_dict
 from gan_art.damage import apply_damage, random_mask
-from gan_art.data import load_images, to_float
-from gan_art.precision import PRECISIONS, PrecisionChoice, choose
-from gan_art.rundir import STEP_NAME, RunDir
+from gan_art.data import load_images
+from gan_art.errors import ConfigError
+from gan_art.images import to_float
+from gan_art.models.inpaint import InpainterConfig, InpaintGenerator, PatchDiscriminator
+from gan_art.models.segmenter import DamageSegmenter, SegmenterConfig
+from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
+from gan_art.precision import PrecisionChoice, choose
+from gan_art.rundir import RunDir
+from gan_art.train_state import TrainingState, autocast
 
 
 def is_holdout(name: str) -> bool:
@@ -48,7 +42,7 @@ def is_holdout(name: str) -> bool:
 class RepairTrainConfig:
     """A training run of one Repair network."""
 
-    model: str = "inpainter"  # which network: "inpainter" or "segmenter"
+    kind: str = "inpainter"  # which network: "inpainter" or "segmenter"
     data: str = ""  # face images (folder or zip); the held-out 5% is skipped
     out: str = "runs/inpaint"  # run directory (resumes from its newest checkpoint)
     resolution: int = 128  # training crops are the whole face at this size, in pixels
@@ -56,7 +50,8 @@ class RepairTrainConfig:
     batch_size: int = 8  # images per step
     lr: float = 1e-3  # network learning rate (Adam)
     lr_d: float = 1e-4  # discriminator learning rate (inpainter only)
-    architecture: dict = field(default_factory=dict)  # keyword arguments of the network class, as JSON
+    model: InpainterConfig | SegmenterConfig | None = None  # network size (its config dataclass, or a dict of
+    # its fields as JSON, e.g. {"width": 24, "blocks": 5}); None = the kind's defaults
     l1_weight: float = 1.0  # inpainter: L1 inside the hole
     perceptual_weight: float = 0.2  # inpainter: VGG16 relative feature L1 on relu1_1..relu4_1
     adversarial_weight: float = 0.02  # inpainter: non-saturating loss of the SN-PatchGAN
@@ -70,16 +65,17 @@ class RepairTrainConfig:
     checkpoint_minutes: float = 10.0  # minutes between checkpoints (also written at the end)
     keep_checkpoints: int = 2  # keep the newest K checkpoints of a run
 
+    def __post_init__(self) -> None:
+        if self.kind not in NETWORKS:
+            raise ConfigError(f"kind must be one of {sorted(NETWORKS)}, got {self.kind!r}")
+        config_class = NETWORKS[self.kind][0]
+        if not isinstance(self.model, config_class):  # None or a dict from JSON / the command line
+            object.__setattr__(self, "model", from_dict(config_class, self.model or {}))
 
-def build(cfg: RepairTrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
-    from gan_art.models.inpaint import InpaintGenerator, PatchDiscriminator
-    from gan_art.models.segmenter import DamageSegmenter
 
-    if cfg.model == "inpainter":
-        return InpaintGenerator(**cfg.architecture), PatchDiscriminator()
-    if cfg.model == "segmenter":
-        return DamageSegmenter(**cfg.architecture), None
-    raise ValueError(f"model must be 'inpainter' or 'segmenter', got {cfg.model!r}")
+# kind -> (network config, network, discriminator or None)
+NETWORKS = {"inpainter": (InpainterConfig, InpaintGenerator, PatchDiscriminator),
+            "segmenter": (SegmenterConfig, DamageSegmenter, None)}
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -99,26 +95,24 @@ class _RepairTrainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.net, self.D = build(cfg)
-        self.net = self.net.to(memory_format=torch.channels_last)
+        _, network, discriminator = NETWORKS[cfg.kind]
+        self.net = network(cfg.model).to(memory_format=torch.channels_last)
+        self.D = discriminator() if discriminator else None
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99)) if self.D else None
-        self.vgg = None
-        if cfg.model == "inpainter":
-            from gan_art.nets.vgg import load_vgg16
-
-            self.vgg = load_vgg16()
+        self.vgg = load_vgg16() if cfg.kind == "inpainter" else None
         self.rng = np.random.default_rng(cfg.seed)
         self.step = 0
         self.run = RunDir(cfg.out)
+        self.state = TrainingState(self.run, {"net": self.net} | ({"D": self.D} if self.D else {}),
+                                   {"opt": self.opt} | ({"opt_d": self.opt_d} if self.opt_d else {}), "net",
+                                   WEIGHTS_FILES[cfg.kind])
 
     def autocast(self):
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast("cpu", dtype=PRECISIONS[self.precision])
+        return autocast("cpu", self.precision)
 
-    def step(self) -> dict:
-        return self.inpainter_step() if self.cfg.model == "inpainter" else self.segmenter_step()
+    def train_step(self) -> dict:
+        return self.inpainter_step() if self.cfg.kind == "inpainter" else self.segmenter_step()
 
     def load_data(self) -> None:
         images, summary = load_images(self.cfg.data, self.cfg.resolution)
@@ -135,7 +129,7 @@ class _RepairTrainer:
             clean = np.stack([self.zoom(img) for img in clean])
         clean = np.where(self.rng.random((len(index), 1, 1, 1)) < 0.5, clean[:, :, ::-1], clean)
         shape = clean.shape[1:3]
-        if self.cfg.model == "inpainter":
+        if self.cfg.kind == "inpainter":
             masks = np.stack([random_mask(shape, self.rng) for _ in index])
             inputs = clean
         else:
@@ -155,8 +149,6 @@ class _RepairTrainer:
         return big[y:y + size, x:x + size]
 
     def perceptual(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        from gan_art.nets.vgg import STYLE_LAYERS, preprocess
-
         # half resolution keeps VGG's cost below the generator's on a CPU
         size = [s // 2 for s in fake.shape[-2:]]
         f, r = (self.vgg(preprocess(F.interpolate((x + 1) / 2, size=size, mode="bilinear", antialias=True)),
@@ -206,38 +198,16 @@ class _RepairTrainer:
         return {"loss": loss.item(), "bce": bce.item(), "iou": batch_iou}
 
     def save(self, metrics: dict) -> Path:
-        modules = {"net": self.net} | ({"D": self.D} if self.D else {})
-        state = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
-        optimizers = {"opt": self.opt} | ({"opt_d": self.opt_d} if self.opt_d else {})
-        meta = {}
-        for name, opt in optimizers.items():
-            tensors, meta[name] = flatten_optimizer(name, opt)
-            state.update(tensors)
-        config = {"kind": self.cfg.model, "model": self.cfg.architecture, "train": to_dict(self.cfg),
-                  "precision": self.precision,
-                  "step": self.step, "metrics": metrics, "data": self.data_summary, "optimizers": meta,
+        config = {"kind": self.cfg.kind, "model": to_dict(self.cfg.model), "train": to_dict(self.cfg),
+                  "precision": self.precision, "step": self.step, "metrics": metrics, "data": self.data_summary,
                   "license": "trained on UTKFace: non-commercial research use only"}
-        path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, self.net,
-                                training_state=state, weights_file=WEIGHTS_FILES[self.cfg.model])
-        for old in self.run.checkpoints(WEIGHTS_FILES[self.cfg.model])[:-self.cfg.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-        return path
+        return self.state.save(self.step, config, self.cfg.keep_checkpoints)
 
     def resume(self) -> None:
-        recover_checkpoints(self.run.checkpoints_dir)
-        found = self.run.checkpoints(WEIGHTS_FILES[self.cfg.model])
-        if not found:
-            return
-        config, tensors = read_config(found[-1]), read_tensors(found[-1] / STATE_FILE)
-        for name, module in (("net", self.net), ("D", self.D)):
-            if module is not None:
-                load_weights(module, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")},
-                             found[-1] / STATE_FILE)
-        for name, opt in (("opt", self.opt), ("opt_d", self.opt_d)):
-            if opt is not None:
-                unflatten_optimizer(name, opt, tensors, config["optimizers"][name])
-        self.step = config["step"]
-        self.rng = np.random.default_rng([self.cfg.seed, self.step])
+        config = self.state.restore()
+        if config is not None:
+            self.step = config["step"]
+            self.rng = np.random.default_rng([self.cfg.seed, self.step])
 
 
 def choose_precision(cfg: RepairTrainConfig) -> PrecisionChoice:
@@ -246,9 +216,9 @@ def choose_precision(cfg: RepairTrainConfig) -> PrecisionChoice:
     def make_step(precision: str, batch_size: int):
         trainer = _RepairTrainer(replace(cfg, batch_size=batch_size), precision)
         trainer.images = torch.randint(0, 256, (batch_size, 3, cfg.resolution, cfg.resolution), dtype=torch.uint8)
-        return trainer.step
+        return trainer.train_step
 
-    key = f"{cfg.model}|{json.dumps(cfg.architecture, sort_keys=True)}|{cfg.resolution}px|batch={cfg.batch_size}"
+    key = f"{cfg.kind}|{json.dumps(to_dict(cfg.model), sort_keys=True)}|{cfg.resolution}px|batch={cfg.batch_size}"
     return choose(cfg.precision, key, make_step, cfg.batch_size, torch.device("cpu"))
 
 
@@ -260,7 +230,7 @@ def train_repair(cfg: RepairTrainConfig, log=print) -> Path:
     trainer.run.path.mkdir(parents=True, exist_ok=True)
     trainer.resume()
     trainer.load_data()
-    step_fn = trainer.step
+    step_fn = trainer.train_step
     totals: dict[str, float] = {}
     last_save, interval_start, path = time.monotonic(), time.perf_counter(), None
     while trainer.step < cfg.steps:
@@ -278,4 +248,4 @@ def train_repair(cfg: RepairTrainConfig, log=print) -> Path:
             if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes or trainer.step == cfg.steps:
                 path = trainer.save(metrics)
                 last_save = time.monotonic()
-    return path or trainer.run.latest_checkpoint(WEIGHTS_FILES[cfg.model])
+    return path or trainer.run.latest_checkpoint(WEIGHTS_FILES[cfg.kind])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gan_art.checkpoints import GENERATOR_FILE, list_checkpoints
 from gan_art.config import save_json
+from gan_art.errors import RunError
 from gan_art.paths import cache_dir
 
 STEP_NAME = "step-{:09d}"
@@ -69,7 +70,7 @@ class RunDir:
     def send(self, command: str) -> None:
         """Ask the run's training process to run, pause or stop (it polls between steps)."""
         if command not in COMMANDS:
-            raise ValueError(f"command must be one of {COMMANDS}")
+            raise RunError(f"command must be one of {COMMANDS}")
         save_json(self.path / "control.json", {"command": command, "time": time.time()})
 
     def command(self) -> str:

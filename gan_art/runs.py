@@ -20,21 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from gan_art import worker
-from gan_art.checkpoints import CheckpointError, export_checkpoint
-from gan_art.config import ConfigError, ModelConfig, TrainConfig, dcgan_config, save_json, to_dict
-from gan_art.data import IMAGE_EXTENSIONS, DatasetError, load_images
+from gan_art.checkpoints import export_checkpoint
+from gan_art.config import ModelConfig, TrainConfig, dcgan_config, save_json, to_dict
+from gan_art.data import IMAGE_EXTENSIONS, load_images
+from gan_art.errors import CheckpointError, ConfigError, DatasetError, RunError
+from gan_art.images import image_grid
 from gan_art.paths import REPO
 from gan_art.precision import PrecisionChoice, cached_choice
 from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
-from gan_art.training import image_grid, precision_key, resolve_device
+from gan_art.training import precision_key, resolve_device
 
 BUILTIN_LICENSE = "UTKFace subset: non-commercial research use only; image copyright stays with the owners"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_UPLOAD_FILES = 20_000
 
-
-class RunError(ValueError):
-    """A run request a user made cannot be carried out; the message says why."""
 
 
 def model_preset(arch: str, resolution: int) -> ModelConfig:

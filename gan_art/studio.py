@@ -1,4 +1,4 @@
-"""The facade the UI calls: checkpoints by name, Explore rendering, exports. No Gradio here.
+"""The facade the UI calls: every capability of the app, by name. No Gradio here.
 
 Models are loaded once per process and shared by every browser session (an LRU of a few);
 per-session state (sliders, favourites) lives in the UI as plain values and recipes.
@@ -17,34 +17,36 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.checkpoints import Checkpoint, CheckpointError, list_checkpoints, load_generator, recover_checkpoints
-from gan_art.data import DatasetError, decode_image
+from gan_art.checkpoints import Checkpoint, list_checkpoints, load_generator, recover_checkpoints
 from gan_art.directions import (
-    Direction,
-    DirectionError,
+    combine_directions,
     load_directions,
     pca_directions,
     save_custom_direction,
     save_directions,
 )
+from gan_art.errors import CheckpointError, DatasetError, DirectionError, RecipeError, RunError, StyleError
 from gan_art.explore import (
+    LAYER_GROUPS,
+    Direction,
     Recipe,
-    RecipeError,
     interpolate,
     png_with_recipe,
     recipe_from_png,
     recipe_ws,
     render,
+    save_animation,
     variation_recipes,
 )
-from gan_art.inpaint import detect_damage, repair
-from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, OUTPUTS, RUNS
+from gan_art.images import decode_image, upscale
+from gan_art.inpaint import METHODS, detect_damage, load_inpainter, load_segmenter, repair
+from gan_art.masks import mask_from_layers, mask_from_upload, open_layer
+from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, INPAINTER, OUTPUTS, RUNS, SEGMENTER, STYLE_MAGENTA, VGG16
 from gan_art.rundir import RunDir
 from gan_art.runs import (
     BUILTIN_LICENSE,
     DatasetPreview,
     Estimate,
-    RunError,
     RunManager,
     RunView,
     TrainRequest,
@@ -53,7 +55,10 @@ from gan_art.runs import (
     preview_dataset,
     stage_files,
 )
-from gan_art.style import StyleError, builtin_styles, detailed_steps, stylize_fast
+from gan_art.style import builtin_styles, detailed_steps, fast_stylizer, stylize_fast
+
+# the UI imports these from here: the facade is its only door into gan_art (besides gan_art.errors)
+__all__ = ["LAYER_GROUPS", "Recipe", "Studio", "TrainRequest"]
 
 DEFAULT_CHECKPOINT = "faces"
 RUN_PREFIX = "runs/"
@@ -90,7 +95,6 @@ class Studio:
         self.default_checkpoint = default_checkpoint
         recover_checkpoints(self.checkpoints_root)  # an export killed half-way
         self.runs = RunManager(self.runs_root)
-        self.runs.schedule()  # runs queued before a restart start now, browser or not
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._outputs_written = 0
@@ -146,6 +150,11 @@ class Studio:
         return loaded
 
     # ---- explore -----------------------------------------------------------------------------
+    def render_png(self, recipe: Recipe) -> tuple[bytes, int, Recipe]:
+        """The recipe's image as PNG bytes with the recipe inside, its resolution, and the stamped recipe."""
+        image, recipe = self.render(recipe)
+        return png_with_recipe(image, recipe), image.shape[0], recipe
+
     def render(self, recipe: Recipe) -> tuple[np.ndarray, Recipe]:
         """The recipe's image (R, R, 3) uint8 and the recipe stamped with the checkpoint id."""
         loaded = self.model(recipe.checkpoint)
@@ -153,7 +162,7 @@ class Studio:
         return render(loaded.generator, loaded.directions, recipe), recipe
 
     def upscale(self, image: np.ndarray, size: int = UPSCALED_SIZE) -> np.ndarray:
-        return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+        return upscale(image, size)
 
     def staging_dir(self) -> Path:
         """A fresh folder for a dataset preview of uploads (they are copied into the run on Start)."""
@@ -176,9 +185,10 @@ class Studio:
         path.write_bytes(png_with_recipe(image, recipe))
         return path
 
-    def export_recipe(self, recipe: Recipe) -> Path:
-        """Render a recipe into a PNG (recipe embedded) in the outputs folder."""
-        return self.save_recipe_png(*self.render(recipe))
+    def export_recipe(self, recipe: Recipe) -> tuple[Path, Recipe]:
+        """Render a recipe into a PNG (recipe embedded) in the outputs folder; returns it and the stamped recipe."""
+        image, recipe = self.render(recipe)
+        return self.save_recipe_png(image, recipe), recipe
 
     def read_recipe(self, data: bytes) -> Recipe:
         """A recipe from a dropped PNG, checked against the checkpoints this app has."""
@@ -203,46 +213,69 @@ class Studio:
         if recipe_a.checkpoint != recipe_b.checkpoint:
             raise RecipeError("both ends of an interpolation must use the same checkpoint")
         if not 2 <= num_frames <= 240:
-            raise ValueError("frames must be between 2 and 240")
+            raise RecipeError("frames must be between 2 and 240")
         loaded = self.model(recipe_a.checkpoint)
         ws_a = recipe_ws(loaded.generator, loaded.directions, recipe_a)
         ws_b = recipe_ws(loaded.generator, loaded.directions, recipe_b)
         frames = [self.upscale(f, upscale) for f in interpolate(loaded.generator, ws_a, ws_b, num_frames, loop)]
-        gif = self.output_path(".gif")
-        images = [Image.fromarray(f) for f in frames]
-        images[0].save(gif, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
-        mp4 = self.output_path(".mp4")
-        import imageio.v2 as imageio  # imageio-ffmpeg bundles a static ffmpeg binary
-
-        with imageio.get_writer(mp4, fps=fps, codec="libx264", quality=8, macro_block_size=16,
-                                ffmpeg_log_level="error") as writer:
-            for frame in frames:
-                writer.append_data(frame)
+        gif, mp4 = self.output_path(".gif"), self.output_path(".mp4")
+        save_animation(frames, gif, mp4, fps)
         return gif, mp4
 
     # ---- repair --------------------------------------------------------------------------------
+    @staticmethod
+    def repair_methods() -> dict[str, str]:
+        """Repair method name -> what it is good at, in plain words."""
+        return dict(METHODS)
+
     def repair(self, image: Image.Image, mask: Image.Image, method: str, feather: float) -> tuple[Path, str]:
         """Repair and write the result as a PNG; returns (path, note)."""
-        result = repair(image, mask, method, feather)
+        model = load_inpainter(self.checkpoints_root / INPAINTER) if method == "learned" else None
+        result = repair(image, mask, method, feather, model)
         path = self.output_path(".png")
         result.image.save(path)
         return path, result.note
 
     def damage_layer(self, image: Image.Image) -> tuple[Path, float]:
         """The detector's proposed mask as a semi-transparent red editor layer; returns (path, coverage)."""
-        mask = np.asarray(detect_damage(image)) >= 128
+        mask = np.asarray(self.detect_damage(image)) >= 128
         layer = np.zeros((*mask.shape, 4), np.uint8)
         layer[mask] = (255, 0, 85, 140)
         path = self.output_path(".png")
         Image.fromarray(layer, "RGBA").save(path)
         return path, float(mask.mean())
 
+    def detect_damage(self, image: Image.Image) -> Image.Image:
+        """The detector's proposed damage mask (L, white = damaged) at the photo's size."""
+        return detect_damage(image, load_segmenter(self.checkpoints_root / SEGMENTER))
+
     def save_image(self, image: Image.Image) -> Path:
         path = self.output_path(".png")
         image.save(path)
         return path
 
+    # ---- uploads -------------------------------------------------------------------------------
+    @staticmethod
+    def open_photo(source: str | Path | bytes) -> Image.Image:
+        """An uploaded photo as upright 8-bit RGB, decoded with every safety check (see gan_art.images)."""
+        return decode_image(source)
+
+    @staticmethod
+    def open_mask(source: str | Path | bytes, size: tuple[int, int]) -> Image.Image:
+        """An uploaded mask (white = change) or transparent PNG (transparent = change) at ``size``."""
+        return mask_from_upload(source, size)
+
+    @staticmethod
+    def painted_mask(layers: list[str | Path], size: tuple[int, int]) -> Image.Image | None:
+        """The union of an image editor's painted layers (PNG files) as a mask of ``size``; None if unpainted."""
+        return mask_from_layers([open_layer(path) for path in layers], size)
+
     # ---- style ---------------------------------------------------------------------------------
+    @staticmethod
+    def style_names() -> list[str]:
+        """The built-in paintings, by name."""
+        return list(builtin_styles())
+
     def style_image(self, choice: str | None, upload: str | None) -> Image.Image:
         """An uploaded style image (decoded safely) or one of the built-in paintings by name."""
         if upload:
@@ -255,25 +288,22 @@ class Studio:
     def stylize(self, content: Image.Image, styles: list[tuple[Image.Image, float]], **settings) -> Path:
         """Fast mode; writes and returns a PNG in the outputs folder."""
         path = self.output_path(".png")
-        stylize_fast(content, styles, **settings).save(path)
+        stylizer = fast_stylizer(self.checkpoints_root / STYLE_MAGENTA)
+        stylize_fast(content, styles, stylizer=stylizer, **settings).save(path)
         return path
 
     def stylize_detailed(self, content: Image.Image, style: Image.Image, **settings):
         """Detailed mode: yields (iteration, image) as the optimisation improves the image."""
-        yield from detailed_steps(content, style, device=str(self.device), **settings)
+        yield from detailed_steps(content, style, device=str(self.device), vgg_path=self.checkpoints_root / VGG16,
+                                  **settings)
 
     def save_direction(self, name: str, recipe: Recipe) -> Direction:
         """Save the recipe's current slider combination as a new named direction of its checkpoint."""
         loaded = self.model(recipe.checkpoint)
-        vector = torch.zeros_like(next(iter(loaded.directions.values())).vector)
-        parts = []
-        for direction_name, value in recipe.directions.items():
-            if value and direction_name in loaded.directions:
-                vector += value * loaded.directions[direction_name].vector
-                parts.append(f"{value:+g} {direction_name}")
         if name.strip() in loaded.directions and loaded.directions[name.strip()].kind != "custom":
             raise DirectionError(f"{name!r} is a built-in direction name; choose another")
-        save_custom_direction(loaded.checkpoint.path, name, vector, " ".join(parts))
+        vector, description = combine_directions(loaded.directions, recipe.directions)
+        save_custom_direction(loaded.checkpoint.path, name, vector, description)
         return self.reload_directions(recipe.checkpoint).directions[name.strip()]
 
     # ---- train ---------------------------------------------------------------------------------
@@ -329,6 +359,10 @@ class Studio:
     def promote_run(self, name: str, new_name: str) -> Path:
         """Copy a run's newest checkpoint into the checkpoints folder, where Explore lists it."""
         return self.runs.promote(name, self.checkpoints_root, (new_name or "").strip())
+
+    def start_queue(self) -> None:
+        """Start the oldest queued run if none is active (runs queued before the app restarted)."""
+        self.runs.schedule()
 
     def shutdown(self) -> list[str]:
         """Stop the training workers this app started, each at a checkpoint; returns their run names."""

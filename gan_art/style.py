@@ -17,19 +17,19 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from gan_art.checkpoints import read_config
+from gan_art.errors import StyleError
+from gan_art.images import pil_to_tensor, tensor_to_pil
 from gan_art.masks import feather
+from gan_art.nets.vgg import CONTENT_LAYER, STYLE_LAYERS, load_vgg16, preprocess
+from gan_art.paths import CHECKPOINTS, STYLE_MAGENTA, VGG16
 
-REPO = Path(__file__).resolve().parents[1]
-MAGENTA = REPO / "checkpoints" / "style-magenta"
 PAINTINGS = Path(__file__).resolve().parent / "assets" / "styles"
 STYLE_INPUT = 256  # the style predictor's fixed input size
 MIN_SIDE = 16
 MAX_SIDE = 2048
 DETAILED_DEFAULT_SIDE = 512  # detailed mode optimises every pixel: larger photos are worked at this size unless asked
 
-
-class StyleError(ValueError):
-    """A style request cannot be carried out; the message says why."""
 
 
 def builtin_styles() -> dict[str, Path]:
@@ -74,9 +74,11 @@ def _nhwc(image: Image.Image) -> np.ndarray:
 class FastStylizer:
     """Magenta arbitrary image stylization through onnxruntime (thread-safe; load once per process)."""
 
-    def __init__(self, folder: Path = MAGENTA, threads: int = 0) -> None:
-        import onnxruntime as ort
+    def __init__(self, folder: Path = CHECKPOINTS / STYLE_MAGENTA, threads: int = 0) -> None:
+        import onnxruntime as ort  # loaded on first use: only fast style needs its native libraries
 
+        folder = Path(folder)
+        read_config(folder, "magenta-style")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         providers = ["CPUExecutionProvider"]
@@ -100,17 +102,16 @@ class FastStylizer:
         return result if result.size == content.size else result.resize(content.size, Image.Resampling.LANCZOS)
 
 
-_fast: FastStylizer | None = None
+_fast: dict[Path, FastStylizer] = {}
 _fast_lock = threading.Lock()
 
 
-def fast_stylizer() -> FastStylizer:
-    """The process-wide fast stylizer, loaded on first use."""
-    global _fast
+def fast_stylizer(folder: Path = CHECKPOINTS / STYLE_MAGENTA) -> FastStylizer:
+    """The process-wide fast stylizer of a magenta-style checkpoint folder, loaded on first use."""
     with _fast_lock:
-        if _fast is None:
-            _fast = FastStylizer()
-        return _fast
+        if Path(folder) not in _fast:
+            _fast[Path(folder)] = FastStylizer(folder)
+        return _fast[Path(folder)]
 
 
 def preserve_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
@@ -149,14 +150,6 @@ def stylize_fast(content: Image.Image, styles: list[tuple[Image.Image, float]], 
     return result
 
 
-def to_tensor(image: Image.Image, device: str | torch.device = "cpu") -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)[None].to(device)
-
-
-def to_image(x: torch.Tensor) -> Image.Image:
-    return Image.fromarray((x[0].detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8))
-
-
 def gram(features: torch.Tensor) -> torch.Tensor:
     """Gram matrix normalised by the number of elements, (B, C, C)."""
     B, C, H, W = features.shape
@@ -165,40 +158,37 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 
 def style_distances(vgg, image: torch.Tensor, style: torch.Tensor, content: torch.Tensor) -> dict[str, float]:
-    """Gram-matrix distance to the style and relu4_1 feature distance to the content (both lower = closer)."""
-    from gan_art.nets.vgg import STYLE_LAYERS, preprocess
-
+    """Gram-matrix distance to the style and content-layer (relu4_1) distance to the content (lower = closer)."""
     with torch.no_grad():
         fi, fs, fc = (vgg(preprocess(x), STYLE_LAYERS) for x in (image, style, content))
     gram_distance = sum(F.mse_loss(gram(fi[k]), gram(fs[k])).item() for k in STYLE_LAYERS)
-    return {"gram_distance": gram_distance, "content_distance": F.mse_loss(fi["relu4_1"], fc["relu4_1"]).item()}
+    return {"gram_distance": gram_distance, "content_distance": F.mse_loss(fi[CONTENT_LAYER], fc[CONTENT_LAYER]).item()}
 
 
 def detailed_steps(content: Image.Image, style: Image.Image, size: int | None = None, iterations: int = 300,
                    content_weight: float = 1.0, style_weight: float = 1e6, tv_weight: float = 1e-3, lr: float = 0.02,
-                   device: str = "cpu", progress_every: int = 10) -> Iterator[tuple[int, Image.Image]]:
+                   device: str = "cpu", progress_every: int = 10, vgg_path: Path = CHECKPOINTS / VGG16
+                   ) -> Iterator[tuple[int, Image.Image]]:
     """Gatys et al.: optimise the image (starting from the content) for VGG16 content + Gram style losses.
 
     Yields (iteration, current image) every ``progress_every`` iterations and at the end; closing
     the generator stops the optimisation at once. ``size`` (long side) defaults to the photo's own, at
     most DETAILED_DEFAULT_SIDE.
     """
-    from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
-
     if not 1 <= iterations <= 5000:
         raise StyleError(f"iterations must be between 1 and 5000, got {iterations}")
-    vgg = load_vgg16(device)
+    vgg = load_vgg16(device, vgg_path)
     size = output_side(content, size, DETAILED_DEFAULT_SIDE)
-    content_x = to_tensor(fit_long_side(content, size), device)
-    style_x = to_tensor(fit_long_side(style, size), device)
+    content_x = pil_to_tensor(fit_long_side(content, size), device)
+    style_x = pil_to_tensor(fit_long_side(style, size), device)
     with torch.no_grad():
-        target_content = vgg(preprocess(content_x), ("relu4_1",))["relu4_1"]
+        target_content = vgg(preprocess(content_x), (CONTENT_LAYER,))[CONTENT_LAYER]
         target_grams = {k: gram(v) for k, v in vgg(preprocess(style_x), STYLE_LAYERS).items()}
     image = content_x.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr)
     for step in range(1, iterations + 1):
         features = vgg(preprocess(image), STYLE_LAYERS)
-        loss = content_weight * F.mse_loss(features["relu4_1"], target_content)
+        loss = content_weight * F.mse_loss(features[CONTENT_LAYER], target_content)
         loss = loss + style_weight * sum(F.mse_loss(gram(features[k]), target_grams[k]) for k in STYLE_LAYERS)
         tv = (image[..., 1:, :] - image[..., :-1, :]).abs().mean() + (image[..., 1:] - image[..., :-1]).abs().mean()
         loss = loss + tv_weight * tv
@@ -208,7 +198,7 @@ def detailed_steps(content: Image.Image, style: Image.Image, size: int | None = 
         with torch.no_grad():
             image.clamp_(0, 1)
         if step % progress_every == 0 or step == iterations:
-            yield step, to_image(image)
+            yield step, tensor_to_pil(image)
 
 
 def stylize_detailed(content: Image.Image, style: Image.Image, **settings) -> Image.Image:

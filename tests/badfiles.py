@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.conftest import draw_image
+from gan_art.devtools import draw_image
 
 
 def _encode(img: Image.Image, fmt: str, **kwargs) -> bytes:

@@ -15,12 +15,11 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
 
 from gan_art.config import ModelConfig, TrainConfig
+from gan_art.devtools import AppServer, draw_image
 from gan_art.paths import REPO  # noqa: F401  (tests import it from here)
 
 SESSION_MARKER = ("GAN_ART_TEST_SESSION", uuid.uuid4().hex)
@@ -67,28 +66,16 @@ def pytest_sessionfinish(session, exitstatus):
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def draw_image(seed: int, size: int = 24) -> Image.Image:
-    """A small random picture: background colour plus an ellipse, like a very abstract face."""
-    rng = np.random.default_rng(seed)
-    img = Image.new("RGB", (size, size), tuple(int(v) for v in rng.integers(0, 255, 3)))
-    draw = ImageDraw.Draw(img)
-    x0, y0 = rng.integers(0, size // 2, 2)
-    draw.ellipse([int(x0), int(y0), int(x0) + size // 2, int(y0) + size // 2],
-                 fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
-    return img
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    """The real app (python app.py) on a free port, one per test module, with its own runs/outputs."""
-    from tests.app_server import AppServer
-
+    """The real app (python app.py) on a free port, shared by the tests (one start: the suite must stay fast on
+    2 cores), with its own runs and outputs folders."""
     server = AppServer(tmp_path_factory.mktemp("app"))
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client(app):
     gradio_client = pytest.importorskip("gradio_client")
     return gradio_client.Client(app.url, verbose=False)

@@ -1,4 +1,4 @@
-"""The real app end to end: gradio_client against the API, headless Chromium against the page."""
+"""The real app end to end: gradio_client against the named API and the page's events, Chromium against the page."""
 from __future__ import annotations
 
 import base64
@@ -9,18 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_art.devtools import EXPLORE_SLIDER, draw_image, slider_args
+from gan_art.explore import Recipe, png_with_recipe
 from tests.app_server import ARTIFACTS, load_into_editor, open_browser, submit_until_accepted
 
 gradio_client = pytest.importorskip("gradio_client")
-
-NUM_SLIDERS = 2 + 12 + 6 + 8  # labelled, principal, custom, raw z (see gan_art/ui/explore.py)
-PC1 = 7 + 2  # index of the PC1 slider in /render's inputs
-
-
-def render_args(seed=5, pc1=0.0):
-    args = ["faces", seed, 0.7, "all", False, 1, "fine"] + [0.0] * NUM_SLIDERS
-    args[PC1] = pc1
-    return args
+AppError = gradio_client.exceptions.AppError
 
 
 def png_in(view_html: str) -> bytes:
@@ -30,23 +24,42 @@ def png_in(view_html: str) -> bytes:
     return base64.b64decode(match.group(1))
 
 
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+def pixels(png: bytes | str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png) if isinstance(png, bytes) else png).convert("RGB"))
 
 
-def test_generate_move_a_direction_and_round_trip_the_recipe(client, tmp_path):
-    view, recipe, message = client.predict(*render_args(), api_name="/render")
+def slide(client, **values):
+    """What the page sends when a slider moves: the view HTML, the recipe JSON and a message."""
+    return client.predict(*slider_args(client, {"Checkpoint": "faces", "Seed": 5, **values}), api_name=EXPLORE_SLIDER)
+
+
+def test_sliders_move_the_face_and_the_recipe_round_trips(client, tmp_path):
+    view, recipe, message = slide(client)
     assert message == "" and '"seed": 5' in recipe
     assert pixels(png_in(view)).shape == (64, 64, 3)
-    moved_view, moved_recipe, _ = client.predict(*render_args(pc1=3.0), api_name="/render")
+    moved_view, moved_recipe, _ = slide(client, PC1=3.0)
     assert '"PC1": 3.0' in moved_recipe
     assert np.abs(pixels(png_in(moved_view)).astype(int) - pixels(png_in(view))).mean() > 2
 
     download = tmp_path / "download.png"
     download.write_bytes(png_in(moved_view))
-    restored = client.predict(gradio_client.handle_file(str(download)), api_name="/restore")
+    restored = client.predict(gradio_client.handle_file(str(download)), api_name="/explore_restore")
     assert restored[0]["value"] == "faces" and restored[1] == 5 and restored[-1].startswith("Restored")
     assert np.array_equal(pixels(png_in(restored[-3])), pixels(png_in(moved_view)))  # bit-identical image
+    # the named API reads the same recipe from the PNG and renders the same pixels
+    read = client.predict(image=gradio_client.handle_file(str(download)), api_name="/read_recipe")
+    assert Recipe.from_json(read) == Recipe.from_json(moved_recipe)
+    image, stamped = client.predict(recipe=read, api_name="/render")
+    assert np.array_equal(pixels(image), pixels(png_in(moved_view))) and stamped == read
+
+
+def test_generate_by_seed_is_reproducible_and_lists_checkpoints(client):
+    assert {"faces", "faces-dcgan"} <= set(client.predict(api_name="/checkpoints"))
+    first, recipe = client.predict(seed=42, api_name="/generate")
+    again, _ = client.predict(checkpoint="faces", seed=42, truncation_psi=0.7, api_name="/generate")
+    assert np.array_equal(pixels(first), pixels(again)) and Recipe.from_json(recipe).seed == 42
+    with pytest.raises(AppError, match="no checkpoint named 'cats'"):
+        client.predict(checkpoint="cats", api_name="/generate")
 
 
 def test_bad_recipe_files_give_a_visible_message(client, tmp_path):
@@ -54,18 +67,14 @@ def test_bad_recipe_files_give_a_visible_message(client, tmp_path):
     text.write_text("hello")
     plain = tmp_path / "plain.png"
     Image.new("RGB", (8, 8)).save(plain)
-    for path, expected in ((text, "could not read"), (plain, "no GAN Art Studio recipe")):
-        result = client.predict(gradio_client.handle_file(str(path)), api_name="/restore")
+    other = tmp_path / "other.png"
+    other.write_bytes(png_with_recipe(np.zeros((8, 8, 3), np.uint8), Recipe(checkpoint="cats")))
+    cases = ((text, "could not read"), (plain, "no GAN Art Studio recipe"), (other, "not available here"))
+    for path, expected in cases:
+        result = client.predict(gradio_client.handle_file(str(path)), api_name="/explore_restore")
         assert result[-1].startswith("⚠️") and expected in result[-1]
-
-
-def test_recipe_for_a_missing_checkpoint_gives_a_visible_message(client, tmp_path):
-    from gan_art.explore import Recipe, png_with_recipe
-
-    path = tmp_path / "other.png"
-    path.write_bytes(png_with_recipe(np.zeros((8, 8, 3), np.uint8), Recipe(checkpoint="cats")))
-    result = client.predict(gradio_client.handle_file(str(path)), api_name="/restore")
-    assert "not available here" in result[-1]
+        with pytest.raises(AppError, match=expected):
+            client.predict(image=gradio_client.handle_file(str(path)), api_name="/read_recipe")
 
 
 @pytest.mark.browser
@@ -93,38 +102,38 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
     assert diff.mean() > 2, "the face did not change after dragging PC1"
 
 
-def test_stylize_through_the_app_in_both_modes(client, tmp_path):
-    from tests.conftest import draw_image
-
+def test_stylize_through_the_api_and_the_tab(client, tmp_path):
     photo = tmp_path / "photo.png"
     draw_image(1, 80).save(photo)
-    editor = {"background": gradio_client.handle_file(str(photo)), "layers": [], "composite": None}
-    settings = ["starry-night", None, "none", 0.5]
-    fast = client.predict(editor, *settings, "fast", 1.0, False, 1.0, 256, 300, 1e6, 1.0, 1e-3, api_name="/stylize")
-    assert Image.open(fast[0]).size == (256, 256) and fast[1].startswith("Done")
-    detailed = client.predict(editor, *settings, "detailed", 1.0, False, 1.0, 128, 10, 1e6, 1.0, 1e-3,
+    fast = client.predict(image=gradio_client.handle_file(str(photo)), size=256, api_name="/stylize")
+    assert Image.open(fast).size == (256, 256)
+    kept = client.predict(image=gradio_client.handle_file(str(photo)), style="udnie", api_name="/stylize")
+    assert Image.open(kept).size == (80, 80)  # the photo's own size by default
+    detailed = client.predict(image=gradio_client.handle_file(str(photo)), mode="detailed", size=64, iterations=10,
                               api_name="/stylize")
-    assert Image.open(detailed[0]).size == (128, 128) and detailed[1].startswith("Iteration 10/10")
+    assert Image.open(detailed).size == (64, 64)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG broken")
+    with pytest.raises(AppError, match="not an image"):
+        client.predict(image=gradio_client.handle_file(str(bad)), api_name="/stylize")
+    # the tab's own handler gives the same message on the page
     broken = {"background": gradio_client.handle_file(str(bad)), "layers": [], "composite": None}
-    refused = client.predict(broken, *settings, "fast", 1.0, False, 1.0, 256, 300, 1e6, 1.0, 1e-3, api_name="/stylize")
+    settings = ["starry-night", None, "none", 0.5, "fast", 1.0, False, 1.0, 256, 300, 1e6, 1.0, 1e-3]
+    refused = client.predict(broken, *settings, api_name="/stylize_editor")
     assert refused[1].startswith("⚠️") and "not an image" in refused[1]
 
 
 def test_sessions_do_not_share_favourites(app):
     first, second = (gradio_client.Client(app.url, verbose=False) for _ in range(2))
-    recipe = first.predict(*render_args(seed=9), api_name="/render")[1]
+    recipe = Recipe(checkpoint="faces", seed=9).to_json()
     for _ in range(2):
-        gallery_first = first.predict(recipe, api_name="/favourite")[0]
-    gallery_second = second.predict(recipe, api_name="/favourite")[0]
+        gallery_first = first.predict(recipe, api_name="/explore_favourite")[0]
+    gallery_second = second.predict(recipe, api_name="/explore_favourite")[0]
     assert len(gallery_first) == 2 and len(gallery_second) == 1
 
 
 @pytest.mark.browser
 def test_stylize_in_chromium(app, tmp_path):
-    from tests.conftest import draw_image
-
     photo = tmp_path / "photo.png"
     draw_image(7, 200).save(photo)
     with open_browser() as browser:
@@ -139,12 +148,12 @@ def test_stylize_in_chromium(app, tmp_path):
 
 
 def test_variations_and_interpolation_through_the_app(client):
-    recipe = client.predict(*render_args(seed=11), api_name="/render")[1]
-    gallery = client.predict(recipe, 1.0, api_name="/variations")
+    recipe = Recipe(checkpoint="faces", seed=11).to_json()
+    gallery = client.predict(recipe, 1.0, api_name="/explore_variations")
     assert len(gallery) == 16
-    gif, mp4, files, message = client.predict("3", "5", 6, 8, True, recipe, api_name="/interpolate")
+    gif, mp4, files, message = client.predict("3", "5", 6, 8, True, recipe, api_name="/explore_interpolate")
     assert message == "" and open(gif, "rb").read(6) == b"GIF89a"
     assert open(mp4["video"] if isinstance(mp4, dict) else mp4, "rb").read(12)[4:8] == b"ftyp"
     assert len(files) == 2
-    bad = client.predict("not a seed", "5", 6, 8, True, recipe, api_name="/interpolate")
+    bad = client.predict("not a seed", "5", 6, 8, True, recipe, api_name="/explore_interpolate")
     assert bad[-1].startswith("⚠️") and "type a seed" in bad[-1]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_art.devtools import draw_image
 from tests.app_server import ARTIFACTS, load_into_editor, open_browser, submit_until_accepted
-from tests.conftest import draw_image
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -23,7 +23,7 @@ def test_paint_and_repair_changes_only_the_painted_region(client, tmp_path):
     layer[30:50, 20:70] = (255, 0, 85, 140)  # what the brush leaves on the editor layer
     Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
     compare, result, message = client.predict(editor(photo, [tmp_path / "layer.png"]), None, "telea", 0,
-                                              api_name="/repair")
+                                              api_name="/repair_editor")
     assert message.startswith("Repaired with **telea**")
     before, after = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(result).convert("RGB"))
     painted = layer[..., 3] > 0
@@ -38,14 +38,34 @@ def test_uploaded_mask_and_clear_messages(client, tmp_path):
     mask.paste(255, (10, 10, 30, 30))
     mask.save(tmp_path / "mask.png")
     result = client.predict(editor(photo), gradio_client.handle_file(str(tmp_path / "mask.png")), "ns", 2,
-                            api_name="/repair")
+                            api_name="/repair_editor")
     assert result[-1].startswith("Repaired")
-    nothing = client.predict(editor(photo), None, "telea", 0, api_name="/repair")
+    nothing = client.predict(editor(photo), None, "telea", 0, api_name="/repair_editor")
     assert nothing[-1].startswith("⚠️") and "mark the damage" in nothing[-1]
     Image.new("L", (64, 64), 255).save(tmp_path / "full.png")
     full = client.predict(editor(photo), gradio_client.handle_file(str(tmp_path / "full.png")), "telea", 0,
-                          api_name="/repair")
+                          api_name="/repair_editor")
     assert "whole photo" in full[-1]
+
+
+def test_repair_and_find_damage_through_the_named_api(client, tmp_path):
+    photo = tmp_path / "photo.png"
+    draw_image(5, 64).save(photo)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (10, 10, 30, 30))
+    mask.save(tmp_path / "mask.png")
+    image, note = client.predict(image=gradio_client.handle_file(str(photo)),
+                                 mask=gradio_client.handle_file(str(tmp_path / "mask.png")), method="telea",
+                                 api_name="/repair")
+    before, after = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(image).convert("RGB"))
+    hole = np.asarray(mask) > 0
+    assert np.array_equal(before[~hole], after[~hole]) and note == ""
+    found, coverage = client.predict(image=gradio_client.handle_file(str(photo)), api_name="/find_damage")
+    assert Image.open(found).size == (64, 64) and 0 <= coverage <= 1
+    Image.new("L", (64, 64), 255).save(tmp_path / "full.png")
+    with pytest.raises(gradio_client.exceptions.AppError, match="whole photo"):
+        client.predict(image=gradio_client.handle_file(str(photo)), mask=gradio_client.handle_file(
+            str(tmp_path / "full.png")), api_name="/repair")
 
 
 @pytest.mark.browser

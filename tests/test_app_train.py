@@ -48,8 +48,8 @@ def test_start_watch_stop_and_explore_the_result(app):
     assert stopped["checkpoint"] == f"step-{stopped['step']:09d}"
     wait_for(lambda: not zombie_children(app.process.pid), timeout=10)  # the app reaped its worker
     # the stopped run's checkpoint is listed in Explore and generates
-    result = client.predict("runs/ui-run", 0, 0.7, api_name="/load_checkpoint")
-    assert '"checkpoint": "runs/ui-run"' in result[-2] and not result[-1].startswith("⚠️")
+    image, recipe = client.predict(checkpoint="runs/ui-run", seed=0, api_name="/generate")
+    assert '"checkpoint": "runs/ui-run"' in recipe
 
 
 def test_bad_dataset_choices_give_messages(app):

@@ -3,14 +3,9 @@ import json
 import pytest
 import torch
 
-from gan_art.checkpoints import (
-    CheckpointError,
-    flatten_optimizer,
-    load_generator,
-    unflatten_optimizer,
-    write_checkpoint,
-)
+from gan_art.checkpoints import flatten_optimizer, load_generator, unflatten_optimizer, write_checkpoint
 from gan_art.config import to_dict
+from gan_art.errors import CheckpointError
 from gan_art.explore import generate_seeds
 from gan_art.models import build_generator
 from tests.conftest import tiny_model

@@ -50,21 +50,33 @@ def test_train_then_generate_is_reproducible(image_folder, tmp_path):
 
     # a shipped export with its training state continues in a new run at the same step
     shipped = tmp_path / "shipped"
-    result = run_cli("export", "--checkpoint", run / "checkpoints" / "step-000000006", "--out", shipped,
-                     "--with-training-state")
-    assert result.returncode == 0, result.stderr
+    assert main(["export", "--checkpoint", str(run / "checkpoints" / "step-000000006"), "--out", str(shipped),
+                 "--with-training-state"]) == 0
     result = run_cli("train", "--resume-from", shipped, "--out", tmp_path / "next", "--steps", 8)
     assert result.returncode == 0, result.stderr
     assert "step 8/8" in result.stdout and "step 6/8" not in result.stdout
 
 
 def test_user_errors_are_one_line_messages(image_folder, tmp_path, capsys):
-    result = run_cli("generate", "--checkpoint", tmp_path / "missing", "--out", tmp_path / "x")
-    assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    assert main(["generate", "--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error:") and "Traceback" not in error
     result = run_cli("train", "--data", tmp_path / "nothing", "--out", tmp_path / "run", *TINY)
     assert result.returncode == 2 and "does not exist" in result.stderr
     assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "run"), "--arch", "nope"]) == 2
     assert "unknown arch" in capsys.readouterr().err
+
+
+def test_internal_errors_say_so_and_debug_shows_the_traceback(monkeypatch, capsys, tmp_path):
+    def bug(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("gan_art.__main__.parse_seeds", bug)
+    argv = ["generate", "--checkpoint", str(REPO / "checkpoints" / "faces"), "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "internal error (KeyError" in capsys.readouterr().err
+    with pytest.raises(KeyError):
+        main(["--debug", *argv])
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="gloo on CPU is tested on Linux")

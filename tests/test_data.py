@@ -8,8 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_art.data import DatasetError, ImageError, decode_image, load_images, to_float, to_uint8
-from tests.conftest import draw_image
+from gan_art.data import load_images
+from gan_art.devtools import draw_image
+from gan_art.errors import DatasetError, ImageError
+from gan_art.images import decode_image, to_float, to_uint8
 
 
 def png_header_only(width: int, height: int) -> bytes:

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from gan_art.directions import (
-    DirectionError,
     fit_linear_direction,
     labelled_directions,
     load_directions,
@@ -10,6 +9,7 @@ from gan_art.directions import (
     save_custom_direction,
     save_directions,
 )
+from gan_art.errors import DirectionError
 from gan_art.models import build_generator
 from tests.conftest import tiny_model
 

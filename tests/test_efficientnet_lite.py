@@ -80,7 +80,8 @@ def test_missing_weights_package_says_how_to_install(monkeypatch: pytest.MonkeyP
 def test_real_images_behave_like_imagenet_features(model: enl.EfficientNetLite0) -> None:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} absent")
-    from gan_art.data import decode_image, fit_square, load_images
+    from gan_art.data import load_images
+    from gan_art.images import decode_image, fit_square
 
     paintings = torch.stack([torch.tensor(fit_square(decode_image(SHARED_DATA / "styles" / n), 256))
                              for n in ("udnie.jpg", "starry-night.jpg", "great-wave.jpg")])

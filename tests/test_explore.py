@@ -5,11 +5,11 @@ import pytest
 import torch
 from PIL import Image, PngImagePlugin
 
-from gan_art.directions import Direction
+from gan_art.errors import RecipeError
 from gan_art.explore import (
     RECIPE_KEY,
+    Direction,
     Recipe,
-    RecipeError,
     interpolate,
     interpolation_weights,
     layer_range,

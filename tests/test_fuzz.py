@@ -8,10 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from gan_art.data import ImageError, decode_image
-from gan_art.inpaint import RepairError, repair
+from gan_art.devtools import draw_image
+from gan_art.errors import ImageError, RepairError
+from gan_art.images import decode_image
+from gan_art.inpaint import repair
 from gan_art.masks import mask_from_upload
-from tests.conftest import draw_image
 
 
 def _png(img: Image.Image) -> bytes:

@@ -6,18 +6,19 @@ import torch
 from PIL import Image
 
 from gan_art.damage import HOLE_BANDS, apply_damage, mask_in_band, random_mask
-from gan_art.data import ImageError, decode_image
-from gan_art.inpaint import RepairError, detect_damage, repair
+from gan_art.devtools import draw_image
+from gan_art.errors import ImageError, RepairError
+from gan_art.images import decode_image
+from gan_art.inpaint import detect_damage, repair
 from gan_art.masks import mask_from_upload
-from gan_art.models.inpaint import InpaintGenerator
-from gan_art.models.segmenter import DamageSegmenter
-from tests.conftest import draw_image
+from gan_art.models.inpaint import InpainterConfig, InpaintGenerator
+from gan_art.models.segmenter import DamageSegmenter, SegmenterConfig
 
 
 @pytest.fixture(scope="module")
 def tiny_inpainter():
     torch.manual_seed(0)
-    return InpaintGenerator(width=4, blocks=1).eval()
+    return InpaintGenerator(InpainterConfig(width=4, blocks=1)).eval()
 
 
 def photo(w, h, seed=0):
@@ -129,6 +130,6 @@ def test_damage_changes_exactly_the_masked_pixels_noticeably():
 
 def test_detector_output_is_a_mask_of_the_photo_size():
     torch.manual_seed(0)
-    model = DamageSegmenter(width=4).eval()
+    model = DamageSegmenter(SegmenterConfig(width=4)).eval()
     mask = detect_damage(photo(50, 37), model=model)
     assert mask.size == (50, 37) and mask.mode == "L" and set(np.unique(mask)) <= {0, 255}

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from gan_art.checkpoints import CheckpointError, write_checkpoint
+from gan_art.checkpoints import write_checkpoint
 from gan_art.config import to_dict
-from gan_art.directions import DirectionError
-from gan_art.explore import Recipe, RecipeError, png_with_recipe
+from gan_art.errors import CheckpointError, DirectionError, RecipeError
+from gan_art.explore import Recipe, png_with_recipe
 from gan_art.models import build_generator
 from gan_art.studio import Studio
 from tests.conftest import tiny_model

@@ -4,16 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_art.style import (
-    StyleError,
-    builtin_styles,
-    detailed_steps,
-    fit_long_side,
-    preserve_colors,
-    style_patch,
-    stylize_fast,
-)
-from tests.conftest import draw_image
+from gan_art.devtools import draw_image
+from gan_art.errors import StyleError
+from gan_art.style import builtin_styles, detailed_steps, fit_long_side, preserve_colors, style_patch, stylize_fast
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,13 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
 from gan_art import losses
 from gan_art.checkpoints import load_generator, read_config
-from gan_art.data import DatasetError
+from gan_art.errors import DatasetError, TrainingError
 from gan_art.rundir import RunDir, step_of
-from gan_art.training import TrainingError, train
+from gan_art.training import train
 from tests.conftest import tiny_train_config
 
 
@@ -92,3 +93,11 @@ def test_saved_train_config_round_trips(image_folder, tmp_path):
     assert load_run_config(cfg.out) == cfg
     assert json.loads(RunDir(cfg.out).config_file.read_text())["model"]["arch"] == "stylegan"
     assert load_run_config(cfg.out, steps=9).steps == 9
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_tiny_run_trains_on_the_gpu_with_precision_auto(image_folder, tmp_path):
+    checkpoint = train(tiny_train_config(image_folder, tmp_path / "run", device="cuda", precision="auto", threads=0))
+    config = json.loads((checkpoint / "config.json").read_text())
+    assert config["hardware"].startswith("1x ") and set(config["precision"]["seconds_per_step"]) >= {"fp32", "fp16"}

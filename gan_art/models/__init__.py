@@ -6,26 +6,23 @@ in [-1, 1]; ``forward(z)`` is both. Architectures without a mapping network use 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from torch import nn
 
 from gan_art.models import dcgan, stylegan
+from gan_art.models.config import ARCHITECTURES, ModelConfig
 
-if TYPE_CHECKING:
-    from gan_art.config import ModelConfig
-
-ARCHITECTURES = {
+REGISTRY = {
     "stylegan": (stylegan.Generator, stylegan.Discriminator),
     "dcgan": (dcgan.Generator, dcgan.Discriminator),
 }
+assert tuple(REGISTRY) == ARCHITECTURES, "register every architecture ModelConfig accepts"
 
 
 def build_generator(cfg: ModelConfig) -> nn.Module:
     """A freshly initialised generator for ``cfg``."""
-    return ARCHITECTURES[cfg.arch][0](cfg)
+    return REGISTRY[cfg.arch][0](cfg)
 
 
 def build_discriminator(cfg: ModelConfig) -> nn.Module:
     """A freshly initialised discriminator for ``cfg``; returns one logit per image."""
-    return ARCHITECTURES[cfg.arch][1](cfg)
+    return REGISTRY[cfg.arch][1](cfg)

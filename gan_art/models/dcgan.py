@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gan_art.config import ModelConfig
+from gan_art.models.config import ModelConfig
 
 
 def _channels(cfg: ModelConfig, res: int) -> int:

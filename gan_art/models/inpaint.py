@@ -6,6 +6,8 @@ Both are fully convolutional, so they run at any size that is a multiple of 8.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -67,17 +69,27 @@ class FFCResBlock(nn.Module):
         return x + self.ffc2(self.ffc1(x))
 
 
+@dataclass(frozen=True)
+class InpainterConfig:
+    """Size of the inpainting network; saved as the "model" section of its checkpoints."""
+
+    width: int = 32  # channels at full resolution (doubling at each downsampling)
+    blocks: int = 6  # Fourier-convolution residual blocks at the lowest resolution
+    downsamples: int = 3  # stride-2 convolutions before the blocks (inputs are padded to 2**downsamples)
+
+
 class InpaintGenerator(nn.Module):
     """(image in [-1, 1] with holes, mask 1 = hole) -> image with the holes filled; known pixels kept."""
 
-    def __init__(self, width: int = 32, blocks: int = 6, downsamples: int = 3) -> None:
+    def __init__(self, cfg: InpainterConfig = InpainterConfig()) -> None:
         super().__init__()
+        width, downsamples = cfg.width, cfg.downsamples
         layers: list[nn.Module] = [_conv_bn_relu(4, width, 7)]
         ch = width
         for _ in range(downsamples):
             layers.append(_conv_bn_relu(ch, ch * 2, 3, 2))
             ch *= 2
-        layers += [FFCResBlock(ch) for _ in range(blocks)]
+        layers += [FFCResBlock(ch) for _ in range(cfg.blocks)]
         for _ in range(downsamples):
             layers += [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False), _conv_bn_relu(ch, ch // 2)]
             ch //= 2

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_art.config import ModelConfig
+from gan_art.models.config import ModelConfig
 
 SQRT2 = math.sqrt(2.0)
 

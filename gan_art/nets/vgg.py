@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "checkpoints" / "vgg16-relu4_1" / "vgg16_features.safetensors"
+from gan_art.checkpoints import WEIGHTS_FILES, load_weights, read_config, read_tensors
+from gan_art.paths import CHECKPOINTS, VGG16
+
 MEAN_BGR = (103.939, 116.779, 123.68)
 # (name, in channels, out channels, max-pool before this conv) in torchvision's vgg16().features order
 CONVS = (("conv1_1", 3, 64, False), ("conv1_2", 64, 64, False), ("conv2_1", 64, 128, True),
@@ -19,7 +21,7 @@ CONVS = (("conv1_1", 3, 64, False), ("conv1_2", 64, 64, False), ("conv2_1", 64, 
          ("conv3_3", 256, 256, False), ("conv4_1", 256, 512, True))
 TORCHVISION_INDEX = (0, 2, 5, 7, 10, 12, 14, 17)
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-CONTENT_LAYERS = ("relu4_1",)
+CONTENT_LAYER = "relu4_1"  # Gatys et al.'s content representation
 
 
 class VGG16Features(nn.Module):
@@ -50,13 +52,13 @@ def preprocess(images: torch.Tensor) -> torch.Tensor:
     return images.flip(1) * 255.0 - mean
 
 
-def load_vgg16(device: str | torch.device = "cpu") -> VGG16Features:
-    """The shipped VGG16 features in fp32, eval mode, frozen."""
-    from gan_art.checkpoints import load_weights, read_tensors
-
-    tensors = read_tensors(WEIGHTS)
+def load_vgg16(device: str | torch.device = "cpu", path: Path = CHECKPOINTS / VGG16) -> VGG16Features:
+    """The shipped VGG16 features (a vgg16-features checkpoint folder) in fp32, eval mode, frozen."""
+    read_config(path, "vgg16-features")
+    weights = Path(path) / WEIGHTS_FILES["vgg16-features"]
+    tensors = read_tensors(weights)
     renamed = {f"convs.{i}.{kind}": tensors[f"features.{index}.{kind}"]
                for i, index in enumerate(TORCHVISION_INDEX) for kind in ("weight", "bias")}
     model = VGG16Features()
-    load_weights(model, renamed, WEIGHTS)
+    load_weights(model, renamed, weights)
     return model.to(device).eval().requires_grad_(False)

@@ -1,36 +1,150 @@
 """The named API beside the UI: one endpoint per main action, a few named parameters, each documented
-(``gradio_client.Client(url).view_api()`` prints these docstrings).
+(``gradio_client.Client(url).view_api()`` shows the parameters and what they mean).
 
-    from gradio_client import Client
+    from gradio_client import Client, handle_file
     client = Client("http://127.0.0.1:7860/")
-    run = client.predict(resolution=16, steps=200, api_name="/train_start")
-    client.predict(run=run, api_name="/train_status")
+    face, recipe = client.predict(seed=42, api_name="/generate")
+    fixed, note = client.predict(image=handle_file("photo.jpg"), mask=handle_file("mask.png"), api_name="/repair")
+
+Errors a caller can fix come back as ``gradio_client.exceptions.AppError`` carrying the message.
+Not ``from __future__ import annotations``: gr.api reads the real type hints.
 """
 import functools
 
 import gradio as gr
+from gradio import FileData
+from gradio.context import get_blocks_context
 
-from gan_art.runs import RunError, TrainRequest
-from gan_art.studio import Studio
-
-USER_ERRORS = (RunError, ValueError, OSError)
+from gan_art.studio import Recipe, Studio, TrainRequest
+from gan_art.ui.feedback import error_message
 
 
-def _user_errors(fn):
-    """Errors a caller can fix come back as a message (gradio_client raises AppError with it)."""
+def _path(file: FileData | dict) -> str:
+    return file["path"] if isinstance(file, dict) else file.path
+
+
+def _documented(fn):
+    """``fn`` for gr.api: failures become gr.Error messages; the docstring's "Args:" lines become the parameter
+    descriptions gradio_client's view_api() prints."""
 
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
-            raise gr.Error(str(exc)) from None
+        except Exception as exc:  # the message only; internal errors are logged by error_message
+            raise gr.Error(error_message(exc).removeprefix("⚠️ ")) from None
 
     return wrapped
 
 
+def parameter_docs(fn) -> dict[str, str]:
+    """name -> description from the "Args:" section of ``fn``'s docstring (continuation lines indented deeper)."""
+    lines = (fn.__doc__ or "").split("Args:", 1)[1].splitlines()[1:] if "Args:" in (fn.__doc__ or "") else []
+    docs, indent, name = {}, None, None
+    for line in lines:
+        if not line.strip():
+            break
+        depth = len(line) - len(line.lstrip())
+        indent = depth if indent is None else indent
+        if depth == indent and ":" in line:
+            name, text = line.strip().split(":", 1)
+            docs[name] = text.strip()
+        elif name is not None:
+            docs[name] += " " + line.strip()
+    return docs
+
+
+def _describe_parameters(dependency, fn) -> None:
+    docs = parameter_docs(fn)
+    block_fn = get_blocks_context().fns[dependency["id"]]
+    for component, name in zip(block_fn.inputs, fn.__code__.co_varnames):
+        if name in docs:
+            component._api_info = {**component._api_info, "additional_description": docs[name]}
+
+
 def add_api(studio: Studio) -> None:
     """Register the named endpoints (inside the app's gr.Blocks)."""
+
+    def checkpoints() -> list[str]:
+        """Names of the generator checkpoints this app can render: shipped ones, then finished training runs."""
+        return studio.list_checkpoints()
+
+    def generate(checkpoint: str = "faces", seed: int = 0, truncation_psi: float = 0.7) -> tuple[FileData, str]:
+        """A face from a seed: the PNG (its recipe embedded) and the recipe as JSON.
+
+        Args:
+            checkpoint: a name from /checkpoints
+            seed: 0 to 2**32 - 1; the same seed always gives the same image
+            truncation_psi: 0 = the average face, 1 = full variety
+        """
+        path, recipe = studio.export_recipe(Recipe(checkpoint=checkpoint, seed=int(seed),
+                                                   truncation_psi=float(truncation_psi)))
+        return FileData(path=str(path)), recipe.to_json()
+
+    def render(recipe: str) -> tuple[FileData, str]:
+        """The image of an Explore recipe (seed, truncation, slider values, style mixing) and the recipe as stored.
+
+        Args:
+            recipe: recipe JSON as Explore shows it, /generate returns it and every downloaded PNG embeds it,
+                e.g. {"checkpoint": "faces", "seed": 3, "directions": {"age": 2.0}}
+        """
+        path, stamped = studio.export_recipe(Recipe.from_json(recipe))
+        return FileData(path=str(path)), stamped.to_json()
+
+    def read_recipe(image: FileData) -> str:
+        """The recipe JSON embedded in a PNG this app saved (checked against this app's checkpoints).
+
+        Args:
+            image: a PNG downloaded from Explore or returned by /generate or /render
+        """
+        return studio.read_recipe(open(_path(image), "rb").read()).to_json()
+
+    def repair(image: FileData, mask: FileData | None = None, method: str = "learned",
+               feather: float = 0.0) -> tuple[FileData, str]:
+        """Repair a damaged photo: the repaired image (same size; pixels outside the mask unchanged) and a note.
+
+        Args:
+            image: the damaged photo
+            mask: white = repair (or a transparent PNG: transparent = repair); omitted = detect the damage
+            method: "learned" (our network: faces, large holes), "telea" or "ns" (OpenCV: thin scratches)
+            feather: blend this many pixels inside the mask edge
+        """
+        photo = studio.open_photo(_path(image))
+        hole = studio.open_mask(_path(mask), photo.size) if mask else studio.detect_damage(photo)
+        path, note = studio.repair(photo, hole, method, float(feather))
+        return FileData(path=str(path)), note
+
+    def find_damage(image: FileData) -> tuple[FileData, float]:
+        """The damage the detector finds: a mask PNG (white = damaged) and the fraction of the photo it covers.
+
+        Args:
+            image: the photo to examine
+        """
+        mask = studio.detect_damage(studio.open_photo(_path(image)))
+        path = studio.save_image(mask)
+        return FileData(path=str(path)), round(sum(mask.histogram()[128:]) / (mask.width * mask.height), 5)
+
+    def stylize(image: FileData, style: str = "starry-night", style_image: FileData | None = None,
+                strength: float = 1.0, size: int = 0, mode: str = "fast", iterations: int = 300) -> FileData:
+        """Restyle a photo with a painting.
+
+        Args:
+            image: the photo
+            style: a built-in painting: "starry-night", "great-wave" or "udnie"
+            style_image: any image to take the style from instead of a built-in painting
+            strength: fast mode: 0 = the photo, 1 = full style
+            size: output long side in pixels; 0 = the photo's own (at most 2048 fast, 512 detailed)
+            mode: "fast" (one network pass) or "detailed" (Gatys optimisation, minutes on a CPU)
+            iterations: detailed mode's optimisation steps
+        """
+        content = studio.open_photo(_path(image))
+        painting = studio.style_image(style, _path(style_image) if style_image else None)
+        if mode == "detailed":
+            *_, (_, result) = studio.stylize_detailed(content, painting, size=int(size) or None,
+                                                      iterations=int(iterations))
+            return FileData(path=str(studio.save_image(result)))
+        path = studio.stylize(content, [(painting, 1.0)], strength=float(strength), size=int(size) or None)
+        return FileData(path=str(path))
 
     def train_start(dataset: str = "builtin", arch: str = "stylegan", resolution: int = 32, batch_size: int = 32,
                     steps: int = 0, seed: int = 0, precision: str = "auto", name: str = "") -> str:
@@ -51,18 +165,18 @@ def add_api(studio: Studio) -> None:
         return studio.start_training(request, dataset, None, name)
 
     def train_status(run: str) -> dict:
-        """State of a run: state, step, steps, images_per_s, eta_s, precision (and why), message, sample_grids
-        (how many fixed-latent grids exist), checkpoint (newest, or empty).
+        """A run's state, step, steps, images_per_s, eta_s, precision (and why), message, sample_grids (how many
+        fixed-latent grids exist) and checkpoint (the newest, or empty).
 
         Args:
-            run: run name, as returned by /train_start
+            run: run name, as /train_start returned it
         """
         view = studio.run_view(run)
         return {**{k: v for k, v in view.status.items() if k != "log_tail"}, "sample_grids": len(view.grids),
                 "checkpoint": view.checkpoint.name if view.checkpoint else ""}
 
     def train_control(run: str, command: str = "stop") -> str:
-        """Pause, resume or stop a run; a stop writes a checkpoint first. Returns the state after the request.
+        """Pause, resume or stop a run (a stop writes a checkpoint first); returns its state after the request.
 
         Args:
             run: run name
@@ -71,5 +185,10 @@ def add_api(studio: Studio) -> None:
         studio.control_run(run, command)
         return studio.run_view(run).status.get("state", "")
 
-    for fn in (train_start, train_status, train_control):
-        gr.api(_user_errors(fn), api_name=fn.__name__, concurrency_id="train-api", concurrency_limit=4)
+    limits = {"train_start": "train-api", "train_status": "train-api", "train_control": "train-api",
+              "stylize": "style", "repair": "repair", "find_damage": "repair"}
+    for fn in (checkpoints, generate, render, read_recipe, repair, find_damage, stylize, train_start, train_status,
+               train_control):
+        dependency = gr.api(_documented(fn), api_name=fn.__name__, concurrency_id=limits.get(fn.__name__, "render"),
+                            concurrency_limit=None if fn.__name__.startswith("train") else 2)
+        _describe_parameters(dependency, fn)

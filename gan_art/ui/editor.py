@@ -4,10 +4,9 @@ from __future__ import annotations
 import tempfile
 
 import gradio as gr
-from PIL import Image
 
-from gan_art.data import decode_image
-from gan_art.masks import mask_from_layers
+from gan_art.errors import ImageError
+from gan_art.studio import Studio
 
 
 def _friendly(exc: Exception) -> str:
@@ -59,20 +58,12 @@ def mask_editor(label: str, color: str = "#ff0055", elem_id: str | None = None) 
                           sources=("upload", "clipboard"))
 
 
-def read_editor(value: dict | None) -> tuple[Image.Image, Image.Image | None]:
-    """(photo, painted mask or None) from an editor value; the photo is decoded with our safety checks."""
+def read_editor(value: dict | None) -> tuple:
+    """(photo, painted mask or None) as PIL images from an editor value; the photo is decoded with our checks."""
     if not value or not value.get("background"):
-        raise ValueError("upload a photo first")
-    photo = decode_image(value["background"])
-    layers = [decode_image_rgba(p) for p in value.get("layers") or [] if p]
-    return photo, mask_from_layers(layers, photo.size)
-
-
-def decode_image_rgba(path: str) -> Image.Image:
-    # painted layers are transparent PNGs that Gradio wrote itself; keep their alpha
-    image = Image.open(path)
-    image.load()
-    return image.convert("RGBA")
+        raise ImageError("upload a photo first")
+    photo = Studio.open_photo(value["background"])
+    return photo, Studio.painted_mask([p for p in value.get("layers") or [] if p], photo.size)
 
 
 def editor_with(image_path: str) -> dict:

@@ -7,16 +7,15 @@ import random
 
 import gradio as gr
 
-from gan_art.checkpoints import CheckpointError
-from gan_art.directions import DirectionError
-from gan_art.explore import LAYER_GROUPS, Recipe, RecipeError, png_with_recipe
-from gan_art.studio import Studio
+from gan_art.errors import CheckpointError, RecipeError
+from gan_art.studio import LAYER_GROUPS, Recipe, Studio
+from gan_art.ui.feedback import error_message
 
 NUM_PCA = 12
 LABELLED = ("age", "gender")
 NUM_CUSTOM = 6
 NUM_LATENT = 8
-USER_ERRORS = (CheckpointError, DirectionError, RecipeError, ValueError, OSError)
+PRIVATE = {"api_visibility": "private"}  # UI wiring: the named API (gan_art.ui.api) is the documented way in
 
 
 def _slider(label: str, visible: bool = True, span: float = 5.0) -> gr.Slider:
@@ -71,23 +70,23 @@ class ExploreControls:
 
     @property
     def inputs(self) -> list:
-        """Every control, in the order :meth:`to_recipe` and :meth:`control_updates` use."""
+        """Every control, in the order :meth:`control_updates` returns updates for them."""
         return [*self.settings, self.custom_names, *self.sliders]
 
-    def to_recipe(self, values: list) -> Recipe:
-        checkpoint, seed, psi, layers, mix_on, mix_seed, mix_layers, custom_names, *sliders = values
+    def to_recipe(self, values: dict) -> Recipe:
+        """The recipe the controls show; ``values`` maps each control of :attr:`inputs` to its value."""
+        checkpoint = values[self.checkpoint]
         if not checkpoint:
             raise CheckpointError("no checkpoint available: train one in the Train tab or restore checkpoints/")
-        labelled, rest = sliders[:len(LABELLED)], sliders[len(LABELLED):]
-        pca, rest = rest[:NUM_PCA], rest[NUM_PCA:]
-        custom, latent = rest[:NUM_CUSTOM], rest[NUM_CUSTOM:]
-        names = [*LABELLED, *(f"PC{i + 1}" for i in range(NUM_PCA)), *custom_names]
-        amounts = [*labelled, *pca, *custom[:len(custom_names)]]
+        named = [*zip(LABELLED, self.labelled), *((f"PC{i + 1}", s) for i, s in enumerate(self.pca)),
+                 *zip(values[self.custom_names], self.custom)]
         loaded = self.studio.model(checkpoint)
-        directions = {n: round(float(v), 3) for n, v in zip(names, amounts) if v and n in loaded.directions}
-        return Recipe(checkpoint=checkpoint, seed=int(seed or 0), truncation_psi=float(psi), directions=directions,
-                      layers=layers, latent={i: round(float(v), 3) for i, v in enumerate(latent) if v},
-                      mix_seed=int(mix_seed) if mix_on else None, mix_layers=mix_layers)
+        directions = {name: round(float(values[s]), 3) for name, s in named if values[s] and name in loaded.directions}
+        latent = {i: round(float(values[s]), 3) for i, s in enumerate(self.latent) if values[s]}
+        return Recipe(checkpoint=checkpoint, seed=int(values[self.seed] or 0), truncation_psi=float(values[self.psi]),
+                      directions=directions, layers=values[self.layers], latent=latent,
+                      mix_seed=int(values[self.mix_seed]) if values[self.mix_on] else None,
+                      mix_layers=values[self.mix_layers])
 
     def control_updates(self, recipe: Recipe) -> list:
         """Values/updates for ``inputs`` that show ``recipe`` on its checkpoint."""
@@ -131,12 +130,12 @@ class ExploreView:
 
     @staticmethod
     def show(studio: Studio, recipe: Recipe, message: str = "") -> list:
-        image, recipe = studio.render(recipe)
-        return [view_html(png_with_recipe(image, recipe), image.shape[0], recipe), recipe.to_json(), message]
+        png, resolution, recipe = studio.render_png(recipe)
+        return [view_html(png, resolution, recipe), recipe.to_json(), message]
 
     @staticmethod
     def error(exc: Exception) -> list:
-        return [gr.skip(), gr.skip(), f"⚠️ {exc}"]
+        return [gr.skip(), gr.skip(), error_message(exc)]
 
 
 def view_html(png: bytes, resolution: int, recipe: Recipe) -> str:
@@ -160,17 +159,19 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
                                       file_types=[".png"], type="binary")
                 extras = _ExtrasWidgets()
 
-    def render_controls(*values):
+    def render_controls(values: dict):
         try:
-            return ExploreView.show(studio, controls.to_recipe(list(values)))
-        except USER_ERRORS as exc:
+            return ExploreView.show(studio, controls.to_recipe(values))
+        except Exception as exc:  # every failure becomes a message (internal ones are logged)
             return ExploreView.error(exc)
 
-    live = dict(fn=render_controls, inputs=controls.inputs, outputs=view.outputs, show_progress="hidden",
+    # inputs as a set: the handler gets {control: value}; what the page sends on every slider move
+    live = dict(fn=render_controls, inputs=set(controls.inputs), outputs=view.outputs, show_progress="hidden",
                 trigger_mode="always_last", concurrency_id="render", concurrency_limit=2)
     gr.on([s.input for s in controls.sliders] + [controls.psi.input, controls.seed.submit, controls.layers.input,
                                                controls.mix_on.input, controls.mix_layers.input,
-                                               controls.mix_seed.submit], api_name="render", **live)
+                                               controls.mix_seed.submit],
+          api_name="explore_slider", api_visibility="undocumented", **live)  # undocumented: timed by benchmarks
 
     restore_outputs = [*controls.inputs, *view.outputs]
     no_change = [gr.skip()] * len(controls.inputs)
@@ -179,43 +180,43 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
         """Set every control to ``recipe`` and show its image."""
         try:
             return controls.control_updates(recipe) + ExploreView.show(studio, recipe, message)
-        except USER_ERRORS as exc:
+        except Exception as exc:
             return no_change + ExploreView.error(exc)
 
     def start_fresh(checkpoint, seed, psi):
         return apply(Recipe(checkpoint=checkpoint, seed=int(seed or 0), truncation_psi=float(psi)))
 
     fresh = dict(fn=start_fresh, inputs=[controls.checkpoint, controls.seed, controls.psi], outputs=restore_outputs)
-    controls.checkpoint.input(api_name="load_checkpoint", **fresh)
-    controls.reset.click(api_name="reset", **fresh)
-    controls.random.click(lambda: random.randrange(2**32), outputs=controls.seed, api_name=False).then(
-        api_name=False, **live)
+    controls.checkpoint.input(**fresh, **PRIVATE)
+    controls.reset.click(**fresh, **PRIVATE)
+    controls.random.click(lambda: random.randrange(2**32), outputs=controls.seed, **PRIVATE).then(**live, **PRIVATE)
     controls.refresh.click(lambda: gr.Dropdown(choices=studio.list_checkpoints()), outputs=controls.checkpoint,
-                           api_name=False)
+                           **PRIVATE)
 
     def restore(data: bytes | None):
         if data is None:  # the file was cleared
             return no_change + [gr.skip()] * len(view.outputs)
         try:
             recipe = studio.read_recipe(data)
-        except USER_ERRORS as exc:
+        except Exception as exc:
             return no_change + ExploreView.error(exc)
         return apply(recipe, "Restored from the PNG's recipe ✓")
 
-    recipe_drop.upload(restore, inputs=recipe_drop, outputs=restore_outputs, api_name="restore")
+    recipe_drop.upload(restore, inputs=recipe_drop, outputs=restore_outputs, api_name="explore_restore",
+                       api_visibility="undocumented")  # undocumented: tests drop PNGs on it
 
-    def save_direction(name, *values):
+    def save_direction(values: dict):
         try:
-            recipe = controls.to_recipe(list(values))
-            direction = studio.save_direction(name, recipe)
+            recipe = controls.to_recipe(values)
+            direction = studio.save_direction(values[controls.direction_name], recipe)
             return apply(recipe, f"Saved direction **{direction.name}** ({direction.description})")
-        except USER_ERRORS as exc:
+        except Exception as exc:
             return no_change + ExploreView.error(exc)
 
-    controls.save_direction.click(save_direction, inputs=[controls.direction_name, *controls.inputs],
-                                  outputs=restore_outputs, api_name="save_direction")
+    controls.save_direction.click(save_direction, inputs={controls.direction_name, *controls.inputs},
+                                  outputs=restore_outputs, **PRIVATE)
     _wire_extras(studio, view, extras, apply, restore_outputs)
-    app.load(api_name=False, **fresh)  # the first face appears as soon as the page opens
+    app.load(**fresh, **PRIVATE)  # the first face appears as soon as the page opens
     return view
 
 
@@ -267,20 +268,20 @@ def _wire_extras(studio: Studio, view: ExploreView, extras: _ExtrasWidgets, appl
     def add_favourite(favourites: list[dict], recipe_json: str):
         if not recipe_json:
             return favourites, gr.skip(), gr.skip(), gr.skip()
-        recipe = Recipe.from_json(recipe_json)
-        image, recipe = studio.render(recipe)
-        favourites = favourites + [{"recipe": recipe.to_json(), "png": str(studio.save_recipe_png(image, recipe))}]
+        png, recipe = studio.export_recipe(Recipe.from_json(recipe_json))
+        favourites = favourites + [{"recipe": recipe.to_json(), "png": str(png)}]
         labels = [describe(Recipe.from_json(f["recipe"]), i) for i, f in enumerate(favourites)]
         gallery = [(f["png"], label) for f, label in zip(favourites, labels)]
         return favourites, gallery, gr.Dropdown(choices=labels), gr.Dropdown(choices=labels)
 
     view.favourite.click(add_favourite, inputs=[extras.favourites, view.recipe],
-                         outputs=[extras.favourites, extras.gallery, extras.end_a, extras.end_b], api_name="favourite")
+                         outputs=[extras.favourites, extras.gallery, extras.end_a, extras.end_b],
+                         api_name="explore_favourite", api_visibility="undocumented")  # a test checks sessions
 
     def pick_favourite(favourites: list[dict], event: gr.SelectData):
         return apply(Recipe.from_json(favourites[event.index]["recipe"]))
 
-    extras.gallery.select(pick_favourite, inputs=extras.favourites, outputs=restore_outputs, api_name=False)
+    extras.gallery.select(pick_favourite, inputs=extras.favourites, outputs=restore_outputs, **PRIVATE)
 
     def make_interpolation(favourites, choice_a, choice_b, frames, fps, loop, recipe_json, progress=gr.Progress()):
         try:
@@ -289,15 +290,15 @@ def _wire_extras(studio: Studio, view: ExploreView, extras: _ExtrasWidgets, appl
             recipe_b = recipe_of(choice_b, favourites, template)
             progress(0.1, desc="rendering frames")
             gif, mp4 = studio.interpolation(recipe_a, recipe_b, int(frames), bool(loop), int(fps))
-        except USER_ERRORS as exc:
-            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {exc}"
+        except Exception as exc:
+            return gr.skip(), gr.skip(), gr.skip(), error_message(exc)
         return str(gif), str(mp4), [str(gif), str(mp4)], ""
 
     extras.animate.click(make_interpolation,
                          inputs=[extras.favourites, extras.end_a, extras.end_b, extras.frames, extras.fps,
                                  extras.loop, view.recipe],
-                         outputs=[extras.gif, extras.mp4, extras.files, view.message], api_name="interpolate",
-                         concurrency_id="render")
+                         outputs=[extras.gif, extras.mp4, extras.files, view.message], concurrency_id="render",
+                         api_name="explore_interpolate", api_visibility="undocumented")
 
     def make_variations(recipe_json: str, strength: float):
         if not recipe_json:
@@ -306,11 +307,10 @@ def _wire_extras(studio: Studio, view: ExploreView, extras: _ExtrasWidgets, appl
         return [studio.upscale(image, 128) for image, _ in results], [r.to_json() for _, r in results]
 
     extras.vary.click(make_variations, inputs=[view.recipe, extras.strength],
-                      outputs=[extras.variations, extras.variation_recipes], api_name="variations",
-                      concurrency_id="render")
+                      outputs=[extras.variations, extras.variation_recipes], concurrency_id="render",
+                      api_name="explore_variations", api_visibility="undocumented")
 
     def pick_variation(recipes: list[str], event: gr.SelectData):
         return apply(Recipe.from_json(recipes[event.index]), "Variation applied: its sliders are set above")
 
-    extras.variations.select(pick_variation, inputs=extras.variation_recipes, outputs=restore_outputs,
-                             api_name=False)
+    extras.variations.select(pick_variation, inputs=extras.variation_recipes, outputs=restore_outputs, **PRIVATE)

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gan_art.checkpoints import CheckpointError
-from gan_art.data import ImageError
-from gan_art.inpaint import METHODS, RepairError
-from gan_art.masks import mask_from_upload
+from gan_art.errors import RepairError
 from gan_art.studio import Studio
 from gan_art.ui.editor import SafeImage, editor_with, mask_editor, read_editor
+from gan_art.ui.feedback import error_message
 
-USER_ERRORS = (RepairError, ImageError, CheckpointError, ValueError, OSError)
-METHOD_INFO = " · ".join(f"**{name}**: {text}" for name, text in METHODS.items())
+PRIVATE = {"api_visibility": "private"}  # UI wiring: the named API (gan_art.ui.api) is the documented way in
 
 
 class RepairTab:
@@ -26,8 +23,9 @@ class RepairTab:
                     detect = gr.Button("🔍 Find the damage automatically")
                     mask_upload = SafeImage(label="…or upload a mask (white = repair) or a transparent PNG",
                                            type="filepath", height=140, sources=("upload", "clipboard"))
-                    method = gr.Radio(list(METHODS), value="learned", label="Method")
-                    gr.Markdown(METHOD_INFO)
+                    methods = studio.repair_methods()
+                    method = gr.Radio(list(methods), value="learned", label="Method")
+                    gr.Markdown(" · ".join(f"**{name}**: {text}" for name, text in methods.items()))
                     feather = gr.Slider(0, 20, value=0, step=1, label="Feather (px, blends inside the mask edge)")
                     run = gr.Button("🩹 Repair", variant="primary")
                 with gr.Column(scale=1):
@@ -40,32 +38,33 @@ class RepairTab:
                         self.send_to_style = gr.Button("🎨 Send to Style")
                     message = gr.Markdown()
 
-        def find_damage(editor):
+        def propose_damage_mask(editor):
             try:
                 photo, _ = read_editor(editor)
                 layer, coverage = studio.damage_layer(photo)
-            except USER_ERRORS as exc:
-                return gr.skip(), f"⚠️ {exc}"
+            except Exception as exc:  # every failure becomes a message (internal ones are logged)
+                return gr.skip(), error_message(exc)
             value = {"background": editor["background"], "layers": [str(layer)], "composite": None}
             return value, (f"Marked {100 * coverage:.1f}% of the photo as damaged. Check the red areas, paint or "
                            "erase where needed, then Repair.")
 
-        detect.click(find_damage, self.editor, [self.editor, message], api_name="detect_damage")
+        detect.click(propose_damage_mask, self.editor, [self.editor, message], **PRIVATE)
 
         def do_repair(editor, uploaded_mask, method_name, feather_px, progress=gr.Progress()):
             try:
                 photo, painted = read_editor(editor)
-                mask = mask_from_upload(uploaded_mask, photo.size) if uploaded_mask else painted
+                mask = studio.open_mask(uploaded_mask, photo.size) if uploaded_mask else painted
                 if mask is None:
                     raise RepairError("mark the damage first: paint over it, upload a mask, or use "
                                       "'Find the damage automatically'")
                 progress(0.2, desc=f"repairing with {method_name}")
                 path, note = studio.repair(photo, mask, method_name, float(feather_px))
-            except USER_ERRORS as exc:
-                return gr.skip(), gr.skip(), f"⚠️ {exc}"
+            except Exception as exc:
+                return gr.skip(), gr.skip(), error_message(exc)
             before = studio.save_image(photo)
             return (str(before), str(path)), str(path), f"Repaired with **{method_name}**. {note}".strip()
 
         run.click(do_repair, [self.editor, mask_upload, method, feather], [compare, self.result, message],
-                  api_name="repair", concurrency_id="repair", concurrency_limit=1)
-        again.click(lambda path: editor_with(path) if path else gr.skip(), self.result, self.editor, api_name=False)
+                  api_name="repair_editor", api_visibility="undocumented",  # tests drive the editor's handler
+                  concurrency_id="repair", concurrency_limit=1)
+        again.click(lambda path: editor_with(path) if path else gr.skip(), self.result, self.editor, **PRIVATE)

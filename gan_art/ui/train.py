@@ -5,22 +5,17 @@ import html
 import time
 
 import gradio as gr
-import pandas as pd
+from gradio.components.native_plot import PlotData
 
-from gan_art.checkpoints import CheckpointError
-from gan_art.config import ConfigError
-from gan_art.data import DatasetError
-from gan_art.runs import RunError, TrainRequest
-from gan_art.studio import Studio
+from gan_art.errors import DatasetError
+from gan_art.studio import Studio, TrainRequest
+from gan_art.ui.feedback import error_message
 
 SOURCES = ("Built-in faces (2,000 UTKFace photos)", "Upload images or a zip", "Folder on this server")
-USER_ERRORS = (RunError, DatasetError, ConfigError, CheckpointError, ValueError, OSError)
 LOSS_SERIES = {"loss_d": "D loss", "loss_g": "G loss"}
 HEALTH_SERIES = {"d_real": "D(x)", "d_fake": "D(G(z))"}
-
-
-def dataset_choice(source: str, folder: str | None) -> str:
-    return Studio.BUILTIN_DATASET if source == SOURCES[0] else (folder or "")
+PRIVATE = {"api_visibility": "private"}  # UI wiring: the named API (gan_art.ui.api) is the documented way in
+UNSEEN = {"grids": -1, "metrics": -1}  # what the live view has painted: nothing yet
 
 
 def duration(seconds: float) -> str:
@@ -59,149 +54,214 @@ def status_html(view) -> str:
     return f'<div id="run-status">{" · ".join(parts)}{bar}<small>{message}</small></div>'
 
 
-def curves(metrics: list[dict], series: dict[str, str]) -> pd.DataFrame:
-    rows = [{"step": m["step"], "value": m[key], "series": label}
-            for m in metrics for key, label in series.items() if key in m]
-    return pd.DataFrame(rows or [{"step": 0, "value": 0.0, "series": next(iter(series.values()))}])
+def curves(metrics: list[dict], series: dict[str, str]) -> dict:
+    """A gr.LinePlot value: one line per series over the steps."""
+    rows = [[m["step"], m[key], label] for m in metrics for key, label in series.items() if key in m]
+    return PlotData(columns=["step", "value", "series"], data=rows or [[0, 0.0, next(iter(series.values()))]],
+                    datatypes={"step": "quantitative", "value": "quantitative", "series": "nominal"},
+                    mark="line").model_dump()
 
 
-def build_train_tab(studio: Studio) -> None:
-    defaults = studio.train_defaults()
-    names = studio.run_names()
-    with gr.Tab("Train", id="train") as tab:
+class TrainTab:
+    """The form that starts runs and the live view of one run, wired to :class:`Studio` calls."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self.defaults = studio.train_defaults()
+        with gr.Tab("Train", id="train") as self.tab:
+            with gr.Row():
+                with gr.Column(scale=2, min_width=320):
+                    self._build_form()
+                with gr.Column(scale=3):
+                    self._build_monitor()
+            self.shown = gr.State(dict(UNSEEN))
+            self.steps_chosen = gr.State(False)  # True once the user typed a step count: estimates stop refitting
+            self.timer = gr.Timer(1.0)
+        self._wire_form()
+        self._wire_monitor()
+
+    # ---- layout --------------------------------------------------------------------------------
+    def _build_form(self) -> None:
+        defaults = self.defaults
+        self.source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Dataset")
+        self.files = gr.File(label="Images or one zip", file_count="multiple", visible=False,
+                             file_types=["image", ".zip"])
+        self.folder = gr.Textbox(label="Folder or zip path on the server", visible=False)
+        self.preview = gr.Button("Preview dataset")
+        self.preview_text = gr.Markdown()
+        self.preview_grid = gr.Image(label="First images", interactive=False, visible=False, height=240)
+        self.arch = gr.Radio(["stylegan", "dcgan"], value=defaults.arch, label="Architecture",
+                             info="stylegan: modern default (mapping network, R1, DiffAugment, EMA); "
+                                  "dcgan: the classic 2016 recipe")
         with gr.Row():
-            with gr.Column(scale=2, min_width=320):
-                source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Dataset")
-                files = gr.File(label="Images or one zip", file_count="multiple", visible=False,
-                                file_types=["image", ".zip"])
-                folder = gr.Textbox(label="Folder or zip path on the server", visible=False)
-                preview = gr.Button("Preview dataset")
-                preview_text = gr.Markdown()
-                preview_grid = gr.Image(label="First images", interactive=False, visible=False, height=240)
-                arch = gr.Radio(["stylegan", "dcgan"], value=defaults.arch, label="Architecture",
-                                info="stylegan: modern default (mapping network, R1, DiffAugment, EMA); "
-                                     "dcgan: the classic 2016 recipe")
-                with gr.Row():
-                    resolution = gr.Dropdown([16, 32, 64, 128], value=defaults.resolution, label="Resolution (px)")
-                    batch = gr.Slider(4, 128, value=defaults.batch_size, step=4, label="Batch size")
-                with gr.Row():
-                    steps = gr.Number(1000, precision=0, minimum=1, label="Steps",
-                                      info=f"set to a run of about {defaults.minutes:.0f} minutes on this machine")
-                    minutes = gr.Number(0, minimum=0, label="…or stop after minutes (0 = off)")
-                estimate = gr.Markdown("Measuring this machine's training speed…", elem_id="train-estimate")
-                with gr.Accordion("Advanced", open=False):
-                    with gr.Row():
-                        lr_g = gr.Number(0, minimum=0, label="G learning rate (0 = recipe default)")
-                        lr_d = gr.Number(0, minimum=0, label="D learning rate (0 = recipe default)")
-                    with gr.Row():
-                        augment = gr.Checkbox(defaults.augment, label="DiffAugment")
-                        ema = gr.Checkbox(defaults.ema, label="EMA generator")
-                    with gr.Row():
-                        seed = gr.Number(defaults.seed, precision=0, minimum=0, label="Seed")
-                        device = gr.Dropdown(["auto", "cpu", "cuda"], value=defaults.device, label="Device",
-                                             info="auto uses CUDA when present")
-                        precision = gr.Dropdown(["auto", "fp32", "bf16", "fp16"], value=defaults.precision,
-                                                label="Precision",
-                                                info="auto: the fastest measured on this machine")
-                    name = gr.Textbox(label="Run name (optional)", placeholder="letters, digits, - and _")
-                start = gr.Button("▶ Start training", variant="primary")
-                start_message = gr.Markdown()
-            with gr.Column(scale=3):
-                with gr.Row():
-                    run = gr.Dropdown(names, value=(names or [None])[0], label="Run", scale=4)
-                    refresh = gr.Button("↻", scale=0, size="sm")
-                status = gr.HTML(elem_id="train-status")
-                with gr.Row():
-                    pause = gr.Button("⏸ Pause")
-                    resume = gr.Button("⏵ Resume")
-                    stop = gr.Button("⏹ Stop")
-                grid = gr.Image(label="Latest fixed-latent samples", interactive=False, height=400,
-                                elem_id="train-grid", type="filepath")
-                with gr.Row():
-                    timeline = gr.Slider(0, 1, value=0, step=1, label="Timeline: earlier sample grids", scale=4)
-                    follow = gr.Checkbox(True, label="Follow the newest grid", scale=1)
-                with gr.Row():
-                    loss_plot = gr.LinePlot(x="step", y="value", color="series", label="Losses", height=220)
-                    health_plot = gr.LinePlot(x="step", y="value", color="series", label="D(x) and D(G(z))",
-                                              height=220, y_lim=[0, 1])
-                log = gr.Code(label="Worker log (last lines)", visible=False, language=None)
-                with gr.Row():
-                    promote_name = gr.Textbox(label="Promote into checkpoints/ as", scale=3)
-                    promote = gr.Button("Promote", scale=1)
-                control_message = gr.Markdown()
-        shown = gr.State({"grids": -1, "metrics": -1})
-        steps_chosen = gr.State(False)  # True once the user typed a step count: estimates stop refitting it
-        timer = gr.Timer(1.0)
+            self.resolution = gr.Dropdown([16, 32, 64, 128], value=defaults.resolution, label="Resolution (px)")
+            self.batch = gr.Slider(4, 128, value=defaults.batch_size, step=4, label="Batch size")
+        with gr.Row():
+            self.steps = gr.Number(1000, precision=0, minimum=1, label="Steps",
+                                   info=f"set to a run of about {defaults.minutes:.0f} minutes on this machine")
+            self.minutes = gr.Number(0, minimum=0, label="…or stop after minutes (0 = off)")
+        self.estimate = gr.Markdown("Measuring this machine's training speed…", elem_id="train-estimate")
+        with gr.Accordion("Advanced", open=False):
+            with gr.Row():
+                self.lr_g = gr.Number(0, minimum=0, label="G learning rate (0 = recipe default)")
+                self.lr_d = gr.Number(0, minimum=0, label="D learning rate (0 = recipe default)")
+            with gr.Row():
+                self.augment = gr.Checkbox(defaults.augment, label="DiffAugment")
+                self.ema = gr.Checkbox(defaults.ema, label="EMA generator")
+            with gr.Row():
+                self.seed = gr.Number(defaults.seed, precision=0, minimum=0, label="Seed")
+                self.device = gr.Dropdown(["auto", "cpu", "cuda"], value=defaults.device, label="Device",
+                                          info="auto uses CUDA when present")
+                self.precision = gr.Dropdown(["auto", "fp32", "bf16", "fp16"], value=defaults.precision,
+                                             label="Precision", info="auto: the fastest measured on this machine")
+            self.name = gr.Textbox(label="Run name (optional)", placeholder="letters, digits, - and _")
+        self.start = gr.Button("▶ Start training", variant="primary")
+        self.start_message = gr.Markdown()
 
-    def request(arch_, res, batch_, steps_, minutes_, lr_g_, lr_d_, augment_, ema_, seed_, device_, precision_):
-        return TrainRequest(arch=arch_, resolution=int(res), batch_size=int(batch_), steps=int(steps_ or 0),
-                            minutes=defaults.minutes, max_minutes=float(minutes_ or 0), lr_g=float(lr_g_ or 0),
-                            lr_d=float(lr_d_ or 0), augment=bool(augment_), ema=bool(ema_), seed=int(seed_ or 0),
-                            device=device_, precision=precision_)
+    def _build_monitor(self) -> None:
+        names = self.studio.run_names()
+        with gr.Row():
+            self.run = gr.Dropdown(names, value=(names or [None])[0], label="Run", scale=4)
+            self.refresh = gr.Button("↻", scale=0, size="sm")
+        self.status = gr.HTML(elem_id="train-status")
+        with gr.Row():
+            self.pause = gr.Button("⏸ Pause")
+            self.resume = gr.Button("⏵ Resume")
+            self.stop = gr.Button("⏹ Stop")
+        self.grid = gr.Image(label="Latest fixed-latent samples", interactive=False, height=400,
+                             elem_id="train-grid", type="filepath")
+        with gr.Row():
+            self.timeline = gr.Slider(0, 1, value=0, step=1, label="Timeline: earlier sample grids", scale=4)
+            self.follow = gr.Checkbox(True, label="Follow the newest grid", scale=1)
+        with gr.Row():
+            self.loss_plot = gr.LinePlot(x="step", y="value", color="series", label="Losses", height=220)
+            self.health_plot = gr.LinePlot(x="step", y="value", color="series", label="D(x) and D(G(z))",
+                                           height=220, y_lim=[0, 1])
+        self.log = gr.Code(label="Worker log (last lines)", visible=False, language=None)
+        with gr.Row():
+            self.promote_name = gr.Textbox(label="Promote into checkpoints/ as", scale=3)
+            self.promote = gr.Button("Promote", scale=1)
+        self.control_message = gr.Markdown()
 
-    form = [arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema, seed, device, precision]
+    @property
+    def form(self) -> list:
+        """The inputs of :meth:`request`, in its order."""
+        return [self.arch, self.resolution, self.batch, self.steps, self.minutes, self.lr_g, self.lr_d, self.augment,
+                self.ema, self.seed, self.device, self.precision]
 
-    def show_source(choice):
-        return gr.File(visible=choice == SOURCES[1]), gr.Textbox(visible=choice == SOURCES[2])
+    def request(self, arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema, seed, device,
+                precision) -> TrainRequest:
+        return TrainRequest(arch=arch, resolution=int(resolution), batch_size=int(batch), steps=int(steps or 0),
+                            minutes=self.defaults.minutes, max_minutes=float(minutes or 0), lr_g=float(lr_g or 0),
+                            lr_d=float(lr_d or 0), augment=bool(augment), ema=bool(ema), seed=int(seed or 0),
+                            device=device, precision=precision)
 
-    source.change(show_source, source, [files, folder], api_name=False)
-
-    def do_estimate(chosen, *values):
-        """The expected speed and ETA; a step count the user has not typed is refitted to the default length."""
-        try:
-            wanted = request(*values)
-            found = studio.estimate_training(wanted)
-        except USER_ERRORS as exc:
-            return f"⚠️ {exc}", gr.skip()
-        fitted = wanted.steps if chosen else found.steps_for(wanted.minutes, wanted.batch_size)
-        return estimate_text(found, fitted, wanted.batch_size), (gr.skip() if chosen else fitted)
-
-    estimate_event = dict(fn=do_estimate, inputs=[steps_chosen, *form], outputs=[estimate, steps],
-                          show_progress="minimal", concurrency_id="train-estimate", concurrency_limit=1,
-                          trigger_mode="always_last", api_name=False)
-    steps.input(lambda: True, outputs=steps_chosen, api_name=False).then(**estimate_event)
-    gr.on([tab.select, arch.change, resolution.change, batch.change, device.change, precision.change],
-          **estimate_event)
-
-    def do_preview(choice, uploaded, path, res):
-        try:
-            if choice == SOURCES[1] and not uploaded:
+    def dataset(self, source: str, files: list | None, folder: str | None) -> tuple[str, list | None]:
+        """(dataset, uploaded files) for Studio from the form's dataset choice."""
+        if source == SOURCES[1]:
+            if not files:
                 raise DatasetError("upload some images or one zip first")
-            result = studio.preview_dataset(dataset_choice(choice, path), uploaded if choice == SOURCES[1] else None,
-                                            int(res))
-        except USER_ERRORS as exc:
-            return f"⚠️ {exc}", gr.Image(visible=False)
-        skipped = ", ".join(f"{n} {reason}" for reason, n in result.skipped.items()) or "none"
-        text = f"**{result.num_images:,} usable images** · skipped: {skipped}"
-        if result.examples:
-            text += "\n\n" + "\n".join(f"- `{e}`" for e in result.examples[:5])
-        return text, gr.Image(result.thumbnails, visible=True)
+            return "", files
+        return (Studio.BUILTIN_DATASET if source == SOURCES[0] else folder or ""), None
 
-    preview.click(do_preview, [source, files, folder, resolution], [preview_text, preview_grid], api_name="preview")
+    # ---- the form ------------------------------------------------------------------------------
+    def _wire_form(self) -> None:
+        studio = self.studio
+        self.source.change(lambda choice: (gr.File(visible=choice == SOURCES[1]),
+                                           gr.Textbox(visible=choice == SOURCES[2])),
+                           self.source, [self.files, self.folder], **PRIVATE)
 
-    def do_start(choice, uploaded, path, name_, *values):
-        try:
-            if choice == SOURCES[1] and not uploaded:
-                raise DatasetError("upload some images or one zip first")
-            run_name = studio.start_training(request(*values), dataset_choice(choice, path),
-                                             uploaded if choice == SOURCES[1] else None, name_)
-        except USER_ERRORS as exc:
-            return f"⚠️ {exc}", gr.skip(), gr.skip()
-        state = studio.run_view(run_name).status.get("state")
-        note = "started" if state != "queued" else "queued: it starts when the current run ends"
-        return (f"Run **{run_name}** {note}.", gr.Dropdown(choices=studio.run_names(), value=run_name),
-                {"grids": -1, "metrics": -1})
+        def estimate(chosen, *values):
+            """The expected speed and ETA; a step count the user has not typed is refitted to the default length."""
+            try:
+                wanted = self.request(*values)
+                found = studio.estimate_training(wanted)
+            except Exception as exc:  # every failure becomes a message (internal ones are logged)
+                return error_message(exc), gr.skip()
+            fitted = wanted.steps if chosen else found.steps_for(wanted.minutes, wanted.batch_size)
+            return estimate_text(found, fitted, wanted.batch_size), (gr.skip() if chosen else fitted)
 
-    start.click(do_start, [source, files, folder, name, *form], [start_message, run, shown], api_name="start")
+        estimate_event = dict(fn=estimate, inputs=[self.steps_chosen, *self.form], outputs=[self.estimate, self.steps],
+                              show_progress="minimal", concurrency_id="train-estimate", concurrency_limit=1,
+                              trigger_mode="always_last", **PRIVATE)
+        self.steps.input(lambda: True, outputs=self.steps_chosen, **PRIVATE).then(**estimate_event)
+        gr.on([self.tab.select, self.arch.change, self.resolution.change, self.batch.change, self.device.change,
+               self.precision.change], **estimate_event)
 
-    def poll(name, following, seen):
+        def preview(source, files, folder, resolution):
+            try:
+                result = studio.preview_dataset(*self.dataset(source, files, folder), int(resolution))
+            except Exception as exc:
+                return error_message(exc), gr.Image(visible=False)
+            skipped = ", ".join(f"{n} {reason}" for reason, n in result.skipped.items()) or "none"
+            text = f"**{result.num_images:,} usable images** · skipped: {skipped}"
+            if result.examples:
+                text += "\n\n" + "\n".join(f"- `{e}`" for e in result.examples[:5])
+            return text, gr.Image(result.thumbnails, visible=True)
+
+        self.preview.click(preview, [self.source, self.files, self.folder, self.resolution],
+                           [self.preview_text, self.preview_grid], api_name="train_preview",
+                           api_visibility="undocumented")  # undocumented: tests send hostile uploads through it
+
+        def start(source, files, folder, name, *values):
+            try:
+                run = studio.start_training(self.request(*values), *self.dataset(source, files, folder), name)
+            except Exception as exc:
+                return error_message(exc), gr.skip(), gr.skip()
+            queued = studio.run_view(run).status.get("state") == "queued"
+            note = "queued: it starts when the current run ends" if queued else "started"
+            return f"Run **{run}** {note}.", gr.Dropdown(choices=studio.run_names(), value=run), dict(UNSEEN)
+
+        self.start.click(start, [self.source, self.files, self.folder, self.name, *self.form],
+                         [self.start_message, self.run, self.shown], **PRIVATE)
+
+    # ---- the live view of a run ----------------------------------------------------------------
+    def _wire_monitor(self) -> None:
+        studio = self.studio
+        live_outputs = [self.status, self.grid, self.timeline, self.loss_plot, self.health_plot, self.log, self.shown]
+        live = dict(fn=self.poll, inputs=[self.run, self.follow, self.shown], outputs=live_outputs,
+                    show_progress="hidden", **PRIVATE)
+        self.timer.tick(trigger_mode="always_last", **live)
+        self.run.change(lambda: dict(UNSEEN), outputs=self.shown, **PRIVATE).then(**live)
+        self.refresh.click(lambda current: gr.Dropdown(choices=studio.run_names(), value=current), self.run,
+                           self.run, **PRIVATE)
+
+        def scrub(name, position):
+            grids = studio.run_view(name).grids if name else []
+            return (str(grids[int(position)]) if 0 <= int(position) < len(grids) else gr.skip()), False
+
+        self.timeline.input(scrub, [self.run, self.timeline], [self.grid, self.follow], show_progress="hidden",
+                            **PRIVATE)
+
+        def command(verb):
+            def handler(name):
+                try:
+                    studio.control_run(name, verb)
+                except Exception as exc:
+                    return error_message(exc)
+                return f"{verb} sent to **{name}**"
+            return handler
+
+        for button, verb in ((self.pause, "pause"), (self.resume, "resume"), (self.stop, "stop")):
+            button.click(command(verb), self.run, self.control_message, **PRIVATE)
+
+        def promote(name, new_name):
+            try:
+                target = studio.promote_run(name, new_name)
+            except Exception as exc:
+                return error_message(exc)
+            return f"Promoted to `checkpoints/{target.name}` with a model card; it is in Explore's list now."
+
+        self.promote.click(promote, [self.run, self.promote_name], self.control_message, **PRIVATE)
+
+    def poll(self, name, following, seen):
         """Everything the live view shows; unchanged parts are skipped so polling stays cheap."""
         if not name:
             return [gr.skip()] * 6 + [seen]
         try:
-            view = studio.run_view(name)
-        except USER_ERRORS as exc:
-            return [f"⚠️ {exc}"] + [gr.skip()] * 5 + [seen]
+            view = self.studio.run_view(name)
+        except Exception as exc:
+            return [error_message(exc)] + [gr.skip()] * 5 + [seen]
         failed = view.status.get("state") == "failed"
         log_update = gr.Code(value=view.status.get("log_tail", ""), visible=failed)
         grids, metrics = len(view.grids), len(view.metrics)
@@ -217,37 +277,3 @@ def build_train_tab(studio: Studio) -> None:
             plots = [curves(view.metrics, LOSS_SERIES), curves(view.metrics, HEALTH_SERIES)]
         return [status_html(view), grid_update, timeline_update, *plots, log_update,
                 {"grids": grids, "metrics": metrics}]
-
-    live_outputs = [status, grid, timeline, loss_plot, health_plot, log, shown]
-    timer.tick(poll, [run, follow, shown], live_outputs, show_progress="hidden", api_name="poll",
-               trigger_mode="always_last")
-    run.change(lambda: {"grids": -1, "metrics": -1}, outputs=shown, api_name=False).then(
-        poll, [run, follow, shown], live_outputs, show_progress="hidden", api_name=False)
-    refresh.click(lambda current: gr.Dropdown(choices=studio.run_names(), value=current), run, run, api_name=False)
-
-    def scrub(name, position):
-        grids = studio.run_view(name).grids if name else []
-        return (str(grids[int(position)]) if 0 <= int(position) < len(grids) else gr.skip()), False
-
-    timeline.input(scrub, [run, timeline], [grid, follow], api_name=False, show_progress="hidden")
-
-    def command(verb):
-        def handler(name):
-            try:
-                studio.control_run(name, verb)
-            except USER_ERRORS as exc:
-                return f"⚠️ {exc}"
-            return f"{verb} sent to **{name}**"
-        return handler
-
-    for button, verb in ((pause, "pause"), (resume, "resume"), (stop, "stop")):
-        button.click(command(verb), run, control_message, api_name=verb)
-
-    def do_promote(name, new_name):
-        try:
-            target = studio.promote_run(name, new_name)
-        except USER_ERRORS as exc:
-            return f"⚠️ {exc}"
-        return f"Promoted to `checkpoints/{target.name}` with a model card; it is in Explore's list now."
-
-    promote.click(do_promote, [run, promote_name], control_message, api_name="promote")
