@@ -12,8 +12,15 @@
 # 4. with the time left: our training loop vs the classic pytorch-example loop on the GPU, and Style's
 #    detailed mode at 512 px (benchmarks.jsonl).
 #
-# Put it back together here with: cat faces128.tar.part-* | tar -x -C checkpoints/   (see the notes)
-# Tested end to end on a CPU at a tiny size: GPU_JOB_TINY=1 OUT=/tmp/out bash scripts/gpu_job.sh DATA_ZIP 0.2 0.5
+# The call (the device machine gets the working tree plus carried paths, 64 MiB in all; checkpoints/ is 45 MB):
+#   mkdir -p gpu-data && cp ../shared/data/utkface/train-128-q80.zip gpu-data/     # 42 MB, ignored by git
+#   git rm -r -q --cached checkpoints && echo /checkpoints/ >> .git/info/exclude     # keep the weights behind
+#   device run: command "OUT=$OUT bash scripts/gpu_job.sh gpu-data/train-128-q80.zip 6.0 1.5",
+#               carry ["gpu-data"], timeout_s 600                                    # ~48 MB travel
+#   git reset -q && sed -i '/^\/checkpoints\/$/d' .git/info/exclude                   # never commit that state
+# Put the model back together here: cat faces128.tar.part-* | tar -x -C /some/folder
+# Rehearsed end to end on a CPU, in a Python without Gradio, imageio or onnxruntime (as on the device):
+#   GPU_JOB_TINY=1 OUT=/tmp/out bash scripts/gpu_job.sh ../shared/data/utkface/train-128-q80.zip 0.3 1
 set -uo pipefail
 DATA=${1:?usage: OUT=folder bash scripts/gpu_job.sh DATA_ZIP [TRAIN_MINUTES] [BENCH_MINUTES]}
 TRAIN_MINUTES=${2:-6.0}
