@@ -31,15 +31,15 @@ def _shape(mask: np.ndarray, rng: np.random.Generator, kind: str) -> None:
     H, W = mask.shape
     side = min(H, W)
     if kind == "strokes":
-        _stroke(mask, rng, (0.03, 0.12), int(rng.integers(2, 8)))
+        _stroke(mask, rng, (0.02, 0.15), int(rng.integers(2, 8)))
     elif kind == "scratches":
         _stroke(mask, rng, (0.005, 0.015), int(rng.integers(3, 10)))
     elif kind == "blobs":
         center = (int(rng.uniform(0, W)), int(rng.uniform(0, H)))
-        axes = (int(rng.uniform(0.05, 0.25) * side), int(rng.uniform(0.05, 0.25) * side))
+        axes = (int(rng.uniform(0.05, 0.4) * side), int(rng.uniform(0.05, 0.4) * side))
         cv2.ellipse(mask, center, axes, rng.uniform(0, 180), 0, 360, 1, -1)
     elif kind == "boxes":
-        w, h = int(rng.uniform(0.1, 0.5) * W), int(rng.uniform(0.1, 0.5) * H)
+        w, h = int(rng.uniform(0.05, 0.7) * W), int(rng.uniform(0.05, 0.7) * H)  # aspect ratios up to ~14:1
         x, y = int(rng.uniform(0, W - w)), int(rng.uniform(0, H - h))
         mask[y:y + h, x:x + w] = 1
     else:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gan_art.checkpoints import WEIGHTS_FILES
+from gan_art.checkpoints import WEIGHTS_FILES, load_network
 from gan_art.config import from_dict, to_dict
 from gan_art.damage import apply_damage, random_mask
 from gan_art.data import load_images
@@ -33,9 +33,18 @@ from gan_art.rundir import RunDir
 from gan_art.train_state import TrainingState, autocast
 
 
+def _bucket(name: str) -> int:
+    return int(hashlib.sha1(Path(name).name.encode()).hexdigest(), 16) % 20
+
+
 def is_holdout(name: str) -> bool:
     """The fixed 5% of images kept out of training for evaluation (by file name, so it never drifts)."""
-    return int(hashlib.sha1(Path(name).name.encode()).hexdigest(), 16) % 20 == 0
+    return _bucket(name) == 0
+
+
+def is_validation(name: str) -> bool:
+    """Another fixed 5%, also kept out of training, for tuning choices (so the hold-out is only ever measured)."""
+    return _bucket(name) == 1
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,9 @@ class RepairTrainConfig:
     perceptual_weight: float = 0.2  # inpainter: VGG16 relative feature L1 on relu1_1..relu4_1
     adversarial_weight: float = 0.02  # inpainter: non-saturating loss of the SN-PatchGAN
     feature_matching_weight: float = 0.2  # inpainter: L1 between D features of real and filled images
-    max_zoom: float = 1.0  # segmenter: faces are enlarged up to this factor and cropped, so that enlarged
-    # photo content (skin, hair, edges) is seen as undamaged at every scale the app runs the detector at
+    max_zoom: float = 1.0  # faces are enlarged up to this factor and cropped back to `resolution`, so that the
+    # network meets face details at the scales the app runs it at (larger photos, holes filled at full size)
+    init_from: str = ""  # a checkpoint folder of the same kind and size whose network weights start the run
     precision: str = "auto"  # autocast: "auto" (fastest measured on this machine), "fp32" or "bf16"
     seed: int = 0  # seeds weights, data order and masks
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
@@ -116,7 +126,7 @@ class _RepairTrainer:
 
     def load_data(self) -> None:
         images, summary = load_images(self.cfg.data, self.cfg.resolution)
-        keep = torch.tensor([not is_holdout(n) for n in summary.names])
+        keep = torch.tensor([not (is_holdout(n) or is_validation(n)) for n in summary.names])
         self.images = images[keep]
         self.data_summary = {"source": summary.source, "train_images": int(keep.sum()),
                              "held_out_images": int((~keep).sum())}
@@ -208,6 +218,9 @@ class _RepairTrainer:
         if config is not None:
             self.step = config["step"]
             self.rng = np.random.default_rng([self.cfg.seed, self.step])
+        elif self.cfg.init_from:  # a fresh run warm-started from another checkpoint's network
+            network = load_network(self.cfg.init_from, self.cfg.kind, NETWORKS[self.cfg.kind][1])
+            self.net.load_state_dict(network.state_dict())
 
 
 def choose_precision(cfg: RepairTrainConfig) -> PrecisionChoice:
