@@ -8,21 +8,34 @@ import sys
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from gan_art.attributes import fit_classifiers, load_classifier
 from gan_art.checkpoints import export_checkpoint, load_generator
 from gan_art.config import ModelConfig, TrainConfig, dcgan_config, field_help, from_dict
+from gan_art.data import load_images
 from gan_art.directions import labelled_directions, load_directions, pca_directions, save_directions
-from gan_art.errors import ConfigError, GanArtError
+from gan_art.encoder import (
+    ENCODER_FILE,
+    EncoderTraining,
+    load_encoder,
+    read_encoder_meta,
+    save_encoder,
+    train_encoder,
+)
+from gan_art.errors import ConfigError, DatasetError, GanArtError
 from gan_art.evaluate import evaluate_checkpoint
-from gan_art.explore import generate_seeds, parse_seeds
+from gan_art.explore import generate_seeds, parse_seeds, png_with_recipe
+from gan_art.faces import paste_back
 from gan_art.images import decode_image, image_grid
 from gan_art.inpaint import detect_damage, load_inpainter, load_segmenter, repair
 from gan_art.masks import mask_from_upload
+from gan_art.nets.vgg import load_vgg16
 from gan_art.paths import CHECKPOINTS, INPAINTER, RUNS, SEGMENTER, STYLE_MAGENTA, VGG16
-from gan_art.repair_training import RepairTrainConfig, train_repair
+from gan_art.repair_training import RepairTrainConfig, is_holdout, is_validation, train_repair
 from gan_art.rundir import RunDir, register_process
 from gan_art.runs import find_runs, stop_run
+from gan_art.studio import Studio
 from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
 from gan_art.training import choose_precision, load_run_config, resolve_device, run_from_checkpoint, train
 from gan_art.worker import StopRequests
@@ -180,6 +193,34 @@ def cmd_directions(args: argparse.Namespace) -> None:
         print(f"kept {len(custom)} custom directions")
 
 
+def cmd_train_encoder(args: argparse.Namespace) -> None:
+    checkpoint = load_generator(args.checkpoint)
+    settings = EncoderTraining(minutes=args.minutes, batch_size=args.batch_size, seed=args.seed,
+                               photo_minutes=args.photo_minutes if args.photos else 0.0)
+    start = load_encoder(args.checkpoint) if args.resume else None
+    if args.resume and start is None:
+        raise ConfigError(f"--resume: {args.checkpoint} has no encoder yet")
+    photos = held = vgg = None
+    if args.photos:
+        # the hashed hold-out stays unseen (benchmarks measure on it); validation faces measure this stage
+        images, summary = load_images(args.photos, checkpoint.model.resolution)
+        train_rows = [i for i, name in enumerate(summary.names) if not (is_holdout(name) or is_validation(name))]
+        held_rows = [i for i, name in enumerate(summary.names) if is_validation(name)][:64]
+        if not train_rows or not held_rows:
+            raise DatasetError(f"{args.photos}: too few faces to train on real faces and measure it")
+        photos, held, vgg = images[train_rows], images[held_rows], load_vgg16(path=Path(args.checkpoints_dir) / VGG16)
+    print(f"training an encoder for {args.checkpoint}: {args.minutes:g} min on its own faces"
+          + (f", then {args.photo_minutes:g} min on {len(photos)} photos" if photos is not None else ""), flush=True)
+    encoder, measured = train_encoder(checkpoint.generator, checkpoint.model.resolution, settings,
+                                      progress=lambda what, step, loss: print(f"step {step} {what} {loss:.4f}",
+                                                                              flush=True),
+                                      start=start, photos=photos, held_photos=held, vgg=vgg)
+    # a resumed encoder keeps the record of how it was trained before
+    earlier = {"resumed_from": read_encoder_meta(args.checkpoint)} if start is not None else {}
+    save_encoder(args.checkpoint, encoder, {"checkpoint_id": checkpoint.id, **measured, **earlier})
+    print(f"wrote {Path(args.checkpoint) / ENCODER_FILE}: {json.dumps(measured)}")
+
+
 def cmd_stylize(args: argparse.Namespace) -> None:
     content = decode_image(args.content)
     paintings = builtin_styles()
@@ -231,6 +272,26 @@ def cmd_inpaint(args: argparse.Namespace) -> None:
         raise ConfigError("give --image (and --mask, or none to detect the damage) or --folder")
     note = one(Path(args.image), Path(args.mask) if args.mask else None, Path(args.out))
     print(f"wrote {args.out} {note}".rstrip())
+
+
+def cmd_invert(args: argparse.Namespace) -> None:
+    studio = Studio(checkpoints_root=Path(args.checkpoints_dir), outputs_root=Path(args.out).resolve().parent)
+    photo = decode_image(args.image)
+    face, count = studio.pick_face(photo, args.checkpoint, args.face, args.aligned)
+    if count > 1:
+        print(f"{count} faces found; reconstructing face {args.face} (0 is the largest, see --face)")
+    last = None
+    for last in studio.invert_face(face, args.checkpoint, args.steps):
+        step = last[0]
+        if step % 50 == 0 or step == args.steps:
+            print(f"step {step}/{args.steps}", flush=True)
+    image, recipe = studio.render(last[2])
+    Path(args.out).write_bytes(png_with_recipe(image, recipe))
+    print(f"wrote {args.out} ({image.shape[1]}x{image.shape[0]}, its recipe inside: drop it on Explore to edit)")
+    if args.paste_back:
+        pasted = paste_back(photo, face, Image.fromarray(image))
+        pasted.save(args.paste_back)
+        print(f"wrote {args.paste_back} ({pasted.width}x{pasted.height})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--components", type=int, default=12, help="principal directions to keep")
     p.add_argument("--samples", type=int, default=20_000, help="latents sampled for the PCA")
 
+    p = command("train-encoder", "train the image-to-latent encoder that speeds up inverting photos", cmd_train_encoder)
+    p.add_argument("--checkpoint", required=True, help="generator checkpoint folder (the encoder is saved in it)")
+    p.add_argument("--minutes", type=float, default=20.0, help="training time on the generator's own faces")
+    p.add_argument("--batch-size", type=int, default=64, help="generated faces per step")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the generated faces")
+    p.add_argument("--resume", action="store_true", help="go on from the checkpoint's encoder")
+    p.add_argument("--photos", help="a zip or folder of real faces aligned like the training faces, to train on next")
+    p.add_argument("--photo-minutes", type=float, default=10.0, help="training time on --photos")
+
     p = command("stylize", "restyle a photo with a painting (fast or detailed mode)", cmd_stylize)
     p.add_argument("--content", required=True, help="the photo to restyle")
     p.add_argument("--style", required=True, help="a style image, or great-wave, starry-night, udnie")
@@ -312,6 +382,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output long side in px (default: the photo's own, at most 2048 in fast mode and "
                         f"{DETAILED_DEFAULT_SIDE} in detailed mode)")
     p.add_argument("--iterations", type=int, default=300, help="detailed mode: optimisation steps")
+
+    p = command("invert", "find a photo's face in a generator's latent space; writes it as a recipe PNG", cmd_invert)
+    p.add_argument("--image", required=True, help="a photo with a face (or a face crop, with --aligned)")
+    p.add_argument("--out", required=True, help="the reconstruction at the model's resolution, recipe inside (PNG)")
+    p.add_argument("--checkpoint", default="faces", help="generator checkpoint name in --checkpoints-dir")
+    p.add_argument("--steps", type=int, default=100, help="refinement steps (about 10 s per 100 on 2 cores)")
+    p.add_argument("--aligned", action="store_true", help="the image already is a face crop like the training faces")
+    p.add_argument("--face", type=int, default=0, help="which face when there are several (0 = the largest)")
+    p.add_argument("--paste-back", help="also write the whole photo with the reconstruction blended in")
 
     p = command("train-repair", "train the Repair tab's inpainter or damage segmenter on faces", cmd_train_repair)
     _add_dataclass_flags(p, RepairTrainConfig)

@@ -58,6 +58,7 @@ KINDS = {
     "attribute-classifiers": Kind(("classifier-a.safetensors", "classifier-b.safetensors"), ClassifierConfig),
     "vgg16-features": Kind(("vgg16_features.safetensors",)),
     "magenta-style": Kind(("style_predict.onnx", "style_transform.onnx")),
+    "mtcnn": Kind(("pnet.safetensors", "rnet.safetensors", "onet.safetensors")),
 }
 WEIGHTS_FILES = {name: kind.files[0] for name, kind in KINDS.items()}  # the main weights file of each kind
 

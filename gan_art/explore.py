@@ -5,6 +5,7 @@ inside the PNGs the app writes, so dropping a PNG back into the app restores eve
 """
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -60,6 +61,30 @@ def sample_w(generator: nn.Module, num_samples: int, seed: int, batch_size: int 
 
 
 @torch.no_grad()
+def sample_ws(generator: nn.Module, num_samples: int, seed: int) -> torch.Tensor:
+    """(N, num_ws, w_dim) per-layer latents of ``num_samples`` random z (psi = 1), reproducible from ``seed``."""
+    rng = torch.Generator().manual_seed(seed)
+    return generator.mapping(torch.randn(num_samples, generator.z_dim, generator=rng).to(_device(generator)))
+
+
+def encode_ws(ws: torch.Tensor) -> str:
+    """ws (1, num_ws, w_dim) as base64 of its float32 bytes: exact, and small enough for a PNG's text chunk."""
+    return base64.b64encode(ws.detach().float().cpu().numpy().astype("<f4").tobytes()).decode()
+
+
+def decode_ws(text: str, num_ws: int, w_dim: int) -> torch.Tensor:
+    """Inverse of :func:`encode_ws`, checked against the generator's latent shape."""
+    try:
+        values = np.frombuffer(base64.b64decode(text, validate=True), dtype="<f4")
+    except (ValueError, TypeError) as exc:
+        raise RecipeError(f"the recipe's projected latent is damaged: {exc}") from None
+    if values.size != num_ws * w_dim:
+        raise RecipeError(f"the recipe's projected latent has {values.size} values; this checkpoint needs "
+                          f"{num_ws} x {w_dim} (it was found with another generator)")
+    return torch.from_numpy(values.copy()).reshape(1, num_ws, w_dim)
+
+
+@torch.no_grad()
 def synthesize(generator: nn.Module, ws: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 3, R, R) images for ws (B, num_ws, w_dim)."""
     return to_uint8(generator.synthesis(ws.to(_device(generator)))).cpu()
@@ -111,6 +136,7 @@ class Recipe:
     directions: dict[str, float] = field(default_factory=dict)  # direction name -> slider value (std units)
     layers: str = "all"  # layer group the directions edit
     latent: dict[int, float] = field(default_factory=dict)  # z index -> offset added to z
+    projected: str = ""  # a photo's face found in the latent space (encode_ws); replaces the seed's latent
     mix_seed: int | None = None  # style mixing: take some layers from this seed
     mix_layers: str = "fine"  # which layer group comes from mix_seed
     version: int = RECIPE_VERSION
@@ -137,14 +163,19 @@ class Recipe:
 
 @torch.no_grad()
 def recipe_ws(generator: nn.Module, directions: dict[str, Direction], recipe: Recipe) -> torch.Tensor:
-    """ws (1, num_ws, w_dim) for a recipe: seed (+ z offsets) -> truncation -> mixing -> direction edits."""
+    """ws (1, num_ws, w_dim) for a recipe: seed (+ z offsets) or a projected photo -> truncation -> mixing ->
+    direction edits."""
     device = _device(generator)
-    z = seed_latent(recipe.seed, generator.z_dim)
-    for index, offset in recipe.latent.items():
-        if not 0 <= index < generator.z_dim:
-            raise RecipeError(f"latent index {index} is outside this model's z (size {generator.z_dim})")
-        z[0, index] += offset
-    ws = generator.mapping(z.to(device), recipe.truncation_psi).clone()
+    if recipe.projected:
+        ws = decode_ws(recipe.projected, generator.num_ws, generator.w_avg.shape[-1]).to(device)
+        ws = generator.w_avg.lerp(ws, recipe.truncation_psi)  # truncation: towards the average face
+    else:
+        z = seed_latent(recipe.seed, generator.z_dim)
+        for index, offset in recipe.latent.items():
+            if not 0 <= index < generator.z_dim:
+                raise RecipeError(f"latent index {index} is outside this model's z (size {generator.z_dim})")
+            z[0, index] += offset
+        ws = generator.mapping(z.to(device), recipe.truncation_psi).clone()
     if recipe.mix_seed is not None:
         start, end = layer_range(generator.num_ws, recipe.mix_layers)
         ws[:, start:end] = seed_ws(generator, recipe.mix_seed, recipe.truncation_psi)[:, start:end]

@@ -25,11 +25,13 @@ from gan_art.directions import (
     save_custom_direction,
     save_directions,
 )
-from gan_art.errors import CheckpointError, DatasetError, DirectionError, RecipeError, RunError, StyleError
+from gan_art.encoder import ENCODER_META, encode_face, load_encoder
+from gan_art.errors import CheckpointError, DatasetError, DirectionError, ImageError, RecipeError, RunError, StyleError
 from gan_art.explore import (
     LAYER_GROUPS,
     Direction,
     Recipe,
+    encode_ws,
     interpolate,
     png_with_recipe,
     recipe_from_png,
@@ -38,10 +40,23 @@ from gan_art.explore import (
     save_animation,
     variation_recipes,
 )
+from gan_art.faces import MIN_FACE, AlignedFace, align, find_faces, paste_back
 from gan_art.images import decode_image, upscale
 from gan_art.inpaint import METHODS, detect_damage, load_inpainter, load_segmenter, repair
+from gan_art.invert import invert
 from gan_art.masks import mask_from_layers, mask_from_upload, open_layer
-from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, INPAINTER, OUTPUTS, RUNS, SEGMENTER, STYLE_MAGENTA, VGG16
+from gan_art.nets.vgg import load_vgg16
+from gan_art.paths import (
+    BUILTIN_FACES,
+    CHECKPOINTS,
+    INPAINTER,
+    MTCNN,
+    OUTPUTS,
+    RUNS,
+    SEGMENTER,
+    STYLE_MAGENTA,
+    VGG16,
+)
 from gan_art.rundir import RunDir
 from gan_art.runs import (
     BUILTIN_LICENSE,
@@ -58,7 +73,7 @@ from gan_art.runs import (
 from gan_art.style import builtin_styles, detailed_steps, fast_stylizer, stylize_fast
 
 # the UI imports these from here: the facade is its only door into gan_art (besides gan_art.errors)
-__all__ = ["LAYER_GROUPS", "Recipe", "Studio", "TrainRequest"]
+__all__ = ["LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest"]
 
 DEFAULT_CHECKPOINT = "faces"
 RUN_PREFIX = "runs/"
@@ -221,6 +236,60 @@ class Studio:
         gif, mp4 = self.output_path(".gif"), self.output_path(".mp4")
         save_animation(frames, gif, mp4, fps)
         return gif, mp4
+
+    # ---- your own face --------------------------------------------------------------------------
+    def find_faces(self, photo: Image.Image, checkpoint: str) -> list[AlignedFace]:
+        """The faces in a photo, largest first, each cropped like ``checkpoint``'s training faces."""
+        resolution = self.model(checkpoint).checkpoint.model.resolution
+        faces = find_faces(photo, min_face=MIN_FACE, folder=self.checkpoints_root / MTCNN)
+        if not faces:
+            raise ImageError("no face found in this photo: use a photo where a face is clearly visible, at least "
+                             f"{MIN_FACE} px wide, or a crop of the face itself with 'the photo is a face crop'")
+        return [align(photo, face, resolution) for face in faces]
+
+    def face_crop(self, photo: Image.Image, checkpoint: str) -> AlignedFace:
+        """A photo that already is a face crop like the training faces (no detection), at the model's size."""
+        resolution = self.model(checkpoint).checkpoint.model.resolution
+        side = min(photo.size)
+        left, top = (photo.width - side) // 2, (photo.height - side) // 2
+        scale = resolution / side
+        transform = np.array([[scale, 0, -left * scale], [0, scale, -top * scale]], np.float32)
+        square = photo.convert("RGB").crop((left, top, left + side, top + side))
+        return AlignedFace(square.resize((resolution, resolution), Image.Resampling.LANCZOS), transform, None)
+
+    def pick_face(self, photo: Image.Image, checkpoint: str, index: int = 0,
+                  aligned: bool = False) -> tuple[AlignedFace, int]:
+        """Face ``index`` (0 = the largest) of a photo, or the photo itself when it already is an ``aligned`` face
+        crop; and how many faces there are."""
+        faces = [self.face_crop(photo, checkpoint)] if aligned else self.find_faces(photo, checkpoint)
+        if not 0 <= index < len(faces):
+            raise ImageError(f"face {index}: the photo has {len(faces)} face(s) (0 is the largest)")
+        return faces[index], len(faces)
+
+    def invert_face(self, face: AlignedFace, checkpoint: str, steps: int = 100):
+        """Finds the face in ``checkpoint``'s latent space; yields (step, image (R, R, 3), recipe) as it converges,
+        the recipe carrying the projected latent (psi 1: the face itself, not pulled to the average)."""
+        if not 0 <= steps <= 2000:
+            raise RecipeError(f"steps must be between 0 and 2000, got {steps}")
+        loaded = self.model(checkpoint)
+        vgg = load_vgg16(self.device, self.checkpoints_root / VGG16)
+        target = np.asarray(face.image.convert("RGB"))
+        encoder, start = load_encoder(loaded.checkpoint.path), None
+        if encoder is not None:
+            start = encode_face(encoder.to(self.device), target, loaded.generator.num_ws)
+        for snapshot in invert(loaded.generator, vgg, target, steps=int(steps), start=start):
+            recipe = Recipe(checkpoint=checkpoint, checkpoint_id=loaded.checkpoint.id, truncation_psi=1.0,
+                            projected=encode_ws(snapshot.ws))
+            yield snapshot.step, snapshot.image, recipe
+
+    def has_encoder(self, checkpoint: str) -> bool:
+        """Whether ``checkpoint`` has an encoder (fast, close first guess) or inverts from the best of a few seeds."""
+        return (self.checkpoint_path(checkpoint) / ENCODER_META).is_file()
+
+    def paste_face(self, photo: Image.Image, face: AlignedFace, recipe: Recipe) -> Path:
+        """The photo with the recipe's (edited) face blended back where the face was; written as a PNG."""
+        image, _ = self.render(recipe)
+        return self.save_image(paste_back(photo, face, Image.fromarray(image)))
 
     # ---- repair --------------------------------------------------------------------------------
     @staticmethod

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 
 import numpy as np
@@ -51,6 +52,19 @@ def test_sliders_move_the_face_and_the_recipe_round_trips(client, tmp_path):
     assert Recipe.from_json(read) == Recipe.from_json(moved_recipe)
     image, stamped = client.predict(recipe=read, api_name="/render")
     assert np.array_equal(pixels(image), pixels(png_in(moved_view))) and stamped == read
+
+
+def test_invert_through_the_named_api_gives_a_recipe_that_render_edits(client):
+    face, _ = client.predict(seed=11, api_name="/generate")
+    image, recipe = client.predict(image=gradio_client.handle_file(face), steps=20, aligned=True, api_name="/invert")
+    assert Recipe.from_json(recipe).projected and pixels(image).shape == pixels(face).shape
+    error = np.abs(pixels(image).astype(int) - pixels(face)).mean()
+    assert error < 20  # the shipped generator's own face comes back closely
+    older, _ = client.predict(recipe=json.dumps({**json.loads(recipe), "directions": {"age": 2.0}}),
+                              api_name="/render")
+    assert np.abs(pixels(older).astype(int) - pixels(image)).mean() > 2
+    with pytest.raises(gradio_client.exceptions.AppError, match="face 3"):
+        client.predict(image=gradio_client.handle_file(face), face=3, aligned=True, api_name="/invert")
 
 
 def test_generate_by_seed_is_reproducible_and_lists_checkpoints(client):
@@ -157,3 +171,47 @@ def test_variations_and_interpolation_through_the_app(client):
     assert len(files) == 2
     bad = client.predict("not a seed", "5", 6, 8, True, recipe, api_name="/explore_interpolate")
     assert bad[-1].startswith("⚠️") and "type a seed" in bad[-1]
+
+
+@pytest.mark.browser
+def test_your_own_face_in_chromium_reconstructs_and_the_age_slider_edits_it(app, tmp_path):
+    from gan_art.studio import Studio  # noqa: PLC0415
+    from tests.test_faces import photo_with_faces  # noqa: PLC0415 - the face-photo maker lives with the face tests
+
+    photo = tmp_path / "photo.jpg"
+    photo_with_faces(Studio(outputs_root=tmp_path / "outputs"), [(200, 100, 200)]).save(photo)
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(app.url)
+        page.locator("#explore-view img.ga-big").wait_for(timeout=60_000)
+        page.get_by_text("Start from a photo").click()
+        page.get_by_label("number input for Refinement steps").fill("20")
+        page.get_by_label("number input for Refinement steps").press("Enter")
+        chooser = page.locator("#explore-photo input[type=file]").first
+        chooser.set_input_files(str(photo))
+        page.locator("#explore-photo img").wait_for(timeout=60_000)
+        submit_until_accepted(page, "🔍 Find faces", "#explore-faces img")
+        source = page.locator("#explore-view img.ga-big").get_attribute("src")
+        page.get_by_role("button", name="✨ Reconstruct").click()
+        page.wait_for_function("() => document.body.innerText.includes('Found it.')", timeout=180_000)
+        page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src",
+                               arg=source, timeout=30_000)
+        image = page.locator("#explore-view img.ga-big")
+        reconstruction = image.get_attribute("src")
+        before = Image.open(io.BytesIO(image.screenshot()))
+        age = page.get_by_label("range slider for age", exact=True)
+        age.scroll_into_view_if_needed()
+        box = age.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src",
+                               arg=reconstruction, timeout=30_000)
+        page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
+        after = Image.open(io.BytesIO(image.screenshot()))
+        assert '"projected": "' in page.locator(".cm-content").first.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explore-photo.png"), full_page=True)
+    diff = np.abs(np.asarray(before.convert("RGB"), int) - np.asarray(after.convert("RGB").resize(before.size), int))
+    assert diff.mean() > 2, "the reconstructed face did not change after dragging age"

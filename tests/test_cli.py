@@ -151,7 +151,7 @@ def test_every_flag_of_every_command_says_what_it_does(capsys):
             parser.parse_args([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "forward-pass autocast: \"auto\" (fastest measured on this machine)" in text and "(default: 'auto')" in text
-    assert "--max-zoom FLOAT" in text and "detector at (default: 1.0)" in text
+    assert "--max-zoom FLOAT" in text and "holes filled at full size) (default: 1.0)" in text
 
 
 def test_stylize_keeps_the_photos_size_unless_asked(tmp_path):

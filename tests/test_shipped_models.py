@@ -13,7 +13,9 @@ from gan_art.attributes import load_classifier, predict
 from gan_art.checkpoints import load_generator
 from gan_art.damage import apply_damage, mask_in_band
 from gan_art.data import load_images
-from gan_art.explore import generate_seeds
+from gan_art.encoder import load_encoder
+from gan_art.explore import generate_seeds, synthesize
+from gan_art.images import to_float
 from gan_art.inpaint import detect_damage, load_inpainter, load_segmenter, repair
 from gan_art.metrics import psnr
 from tests.conftest import REPO
@@ -68,3 +70,16 @@ def test_damage_detector_finds_synthetic_damage(faces_128):
         union += (found | truth).sum()
     assert intersection / union > 0.5, intersection / union
 
+
+
+def test_the_face_encoder_guesses_real_faces_far_better_than_the_average_face():
+    checkpoint = load_generator(CHECKPOINTS / "faces")
+    generator, encoder = checkpoint.generator, load_encoder(CHECKPOINTS / "faces")
+    images, _ = load_images(REPO / "data" / "faces-mini.zip", 64)
+    faces = images[::125]
+    with torch.no_grad():
+        guesses = synthesize(generator, encoder(to_float(faces))[:, None].repeat(1, generator.num_ws, 1))
+    average = synthesize(generator, generator.w_avg[None, None].repeat(1, generator.num_ws, 1))[0]
+    gains = np.array([psnr(guess, face) - psnr(average, face) for guess, face in zip(guesses, faces)])
+    # measured 2026-11-26: +6.6 dB on average, better on 16 of 16; an untrained encoder is about +0
+    assert gains.mean() > 3 and (gains > 0).mean() >= 0.85, gains

@@ -99,6 +99,23 @@ def add_api(studio: Studio) -> None:
         """
         return studio.read_recipe(open(_path(image), "rb").read()).to_json()
 
+    def invert(image: FileData, checkpoint: str = "faces", face: int = 0, steps: int = 100,
+               aligned: bool = False) -> tuple[FileData, str]:
+        """Find a photo's face in a generator's latent space: the reconstruction (a PNG, its recipe embedded) and
+        the recipe JSON, whose "projected" latent /render edits (add e.g. "directions": {"age": 2}).
+
+        Args:
+            image: a photo with a face
+            checkpoint: a name from /checkpoints
+            face: which face when the photo has several, 0 = the largest
+            steps: refinement steps, about 10 s per 100 on 2 CPU cores; 0 = the first guess only
+            aligned: the photo already is a face crop like the training faces (no face detection)
+        """
+        chosen, _ = studio.pick_face(studio.open_photo(_path(image)), checkpoint, int(face), bool(aligned))
+        *_, (_, _, recipe) = studio.invert_face(chosen, checkpoint, int(steps))
+        path, stamped = studio.export_recipe(recipe)
+        return FileData(path=str(path)), stamped.to_json()
+
     def repair(image: FileData, mask: FileData | None = None, method: str = "learned",
                feather: float = 0.0) -> tuple[FileData, str]:
         """Repair a damaged photo: the repaired image (same size; pixels outside the mask unchanged) and a note.
@@ -185,10 +202,12 @@ def add_api(studio: Studio) -> None:
         studio.control_run(run, command)
         return studio.run_view(run).status.get("state", "")
 
-    limits = {"train_start": "train-api", "train_status": "train-api", "train_control": "train-api",
-              "stylize": "style", "repair": "repair", "find_damage": "repair"}
-    for fn in (checkpoints, generate, render, read_recipe, repair, find_damage, stylize, train_start, train_status,
-               train_control):
-        dependency = gr.api(_documented(fn), api_name=fn.__name__, concurrency_id=limits.get(fn.__name__, "render"),
-                            concurrency_limit=None if fn.__name__.startswith("train") else 2)
+    # (concurrency group, how many at once); the UI's own events share these groups
+    limits = {"train_start": ("train-api", None), "train_status": ("train-api", None),
+              "train_control": ("train-api", None), "stylize": ("style", 2), "repair": ("repair", 2),
+              "find_damage": ("repair", 2), "invert": ("invert", 1)}
+    for fn in (checkpoints, generate, render, read_recipe, invert, repair, find_damage, stylize, train_start,
+               train_status, train_control):
+        group, at_once = limits.get(fn.__name__, ("render", 2))
+        dependency = gr.api(_documented(fn), api_name=fn.__name__, concurrency_id=group, concurrency_limit=at_once)
         _describe_parameters(dependency, fn)

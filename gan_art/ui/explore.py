@@ -9,6 +9,7 @@ import gradio as gr
 
 from gan_art.errors import CheckpointError, RecipeError
 from gan_art.studio import LAYER_GROUPS, Recipe, Studio
+from gan_art.ui.editor import SafeImage
 from gan_art.ui.feedback import error_message
 
 NUM_PCA = 12
@@ -59,6 +60,7 @@ class ExploreControls:
                                        label="Layers taken from the second seed")
         self.reset = gr.Button("Reset sliders")
         self.custom_names = gr.State([])
+        self.projected = gr.State("")  # a photo's face found in the latent space; "" = the seed's face
 
     @property
     def settings(self) -> list:
@@ -71,7 +73,7 @@ class ExploreControls:
     @property
     def inputs(self) -> list:
         """Every control, in the order :meth:`control_updates` returns updates for them."""
-        return [*self.settings, self.custom_names, *self.sliders]
+        return [*self.settings, self.custom_names, self.projected, *self.sliders]
 
     def to_recipe(self, values: dict) -> Recipe:
         """The recipe the controls show; ``values`` maps each control of :attr:`inputs` to its value."""
@@ -86,7 +88,7 @@ class ExploreControls:
         return Recipe(checkpoint=checkpoint, seed=int(values[self.seed] or 0), truncation_psi=float(values[self.psi]),
                       directions=directions, layers=values[self.layers], latent=latent,
                       mix_seed=int(values[self.mix_seed]) if values[self.mix_on] else None,
-                      mix_layers=values[self.mix_layers])
+                      mix_layers=values[self.mix_layers], projected=values[self.projected] or "")
 
     def control_updates(self, recipe: Recipe) -> list:
         """Values/updates for ``inputs`` that show ``recipe`` on its checkpoint."""
@@ -96,7 +98,8 @@ class ExploreControls:
         described = loaded.directions
         checkpoint = gr.Dropdown(choices=self.studio.list_checkpoints(), value=recipe.checkpoint)
         updates = [checkpoint, recipe.seed, recipe.truncation_psi, recipe.layers, recipe.mix_seed is not None,
-                   recipe.mix_seed if recipe.mix_seed is not None else 1, recipe.mix_layers, custom_names]
+                   recipe.mix_seed if recipe.mix_seed is not None else 1, recipe.mix_layers, custom_names,
+                   recipe.projected]
         updates += [gr.Slider(value=values.get(n, 0.0), visible=n in described,
                               info=described[n].description if n in described else None) for n in LABELLED]
         updates += [gr.Slider(value=values.get(f"PC{i + 1}", 0.0), visible=f"PC{i + 1}" in described)
@@ -152,6 +155,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
     with gr.Tab("Explore", id="explore"):
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
+                photo = _PhotoWidgets()
                 controls = ExploreControls(studio)
             with gr.Column(scale=3):
                 view = ExploreView()
@@ -168,10 +172,12 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
     # inputs as a set: the handler gets {control: value}; what the page sends on every slider move
     live = dict(fn=render_controls, inputs=set(controls.inputs), outputs=view.outputs, show_progress="hidden",
                 trigger_mode="always_last", concurrency_id="render", concurrency_limit=2)
-    gr.on([s.input for s in controls.sliders] + [controls.psi.input, controls.seed.submit, controls.layers.input,
+    gr.on([s.input for s in controls.sliders] + [controls.psi.input, controls.layers.input,
                                                controls.mix_on.input, controls.mix_layers.input,
                                                controls.mix_seed.submit],
           api_name="explore_slider", api_visibility="undocumented", **live)  # undocumented: timed by benchmarks
+    # a new seed means a generated face again, not the photo's
+    controls.seed.submit(lambda: "", outputs=controls.projected, **PRIVATE).then(**live, **PRIVATE)
 
     restore_outputs = [*controls.inputs, *view.outputs]
     no_change = [gr.skip()] * len(controls.inputs)
@@ -189,7 +195,8 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
     fresh = dict(fn=start_fresh, inputs=[controls.checkpoint, controls.seed, controls.psi], outputs=restore_outputs)
     controls.checkpoint.input(**fresh, **PRIVATE)
     controls.reset.click(**fresh, **PRIVATE)
-    controls.random.click(lambda: random.randrange(2**32), outputs=controls.seed, **PRIVATE).then(**live, **PRIVATE)
+    controls.random.click(lambda: (random.randrange(2**32), ""), outputs=[controls.seed, controls.projected],
+                          **PRIVATE).then(**live, **PRIVATE)
     controls.refresh.click(lambda: gr.Dropdown(choices=studio.list_checkpoints()), outputs=controls.checkpoint,
                            **PRIVATE)
 
@@ -216,6 +223,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
     controls.save_direction.click(save_direction, inputs={controls.direction_name, *controls.inputs},
                                   outputs=restore_outputs, **PRIVATE)
     _wire_extras(studio, view, extras, apply, restore_outputs)
+    _wire_photo(studio, controls, view, photo, apply, restore_outputs)
     app.load(**fresh, **PRIVATE)  # the first face appears as soon as the page opens
     return view
 
@@ -314,3 +322,89 @@ def _wire_extras(studio: Studio, view: ExploreView, extras: _ExtrasWidgets, appl
         return apply(Recipe.from_json(recipes[event.index]), "Variation applied: its sliders are set above")
 
     extras.variations.select(pick_variation, inputs=extras.variation_recipes, outputs=restore_outputs, **PRIVATE)
+
+
+class _PhotoWidgets:
+    def __init__(self) -> None:
+        with gr.Accordion("Start from a photo: find your face in the generator and edit it", open=False):
+            self.upload = SafeImage(label="A photo with a face", type="filepath", height=200,
+                                    sources=("upload", "clipboard"), elem_id="explore-photo")
+            with gr.Row():
+                self.is_crop = gr.Checkbox(False, label="The photo is a face crop like the training faces")
+                self.find = gr.Button("🔍 Find faces", size="sm")
+            self.faces = gr.Gallery(label="Faces found · click the one to edit", columns=4, height=140,
+                                    allow_preview=False, object_fit="contain", elem_id="explore-faces")
+            self.steps = gr.Slider(0, 400, value=100, step=10, label="Refinement steps",
+                                   info="more: closer likeness, slower (about 10 s per 100 steps on 2 cores)")
+            with gr.Row():
+                self.reconstruct = gr.Button("✨ Reconstruct", variant="primary")
+                self.stop = gr.Button("⏹ Stop")
+            self.progress = gr.Image(label="Reconstruction", interactive=False, height=160,
+                                     elem_id="explore-reconstruction")
+            self.message = gr.Markdown()
+            self.paste = gr.Button("🖼 Paste the edited face back into the photo")
+            self.pasted = gr.Image(label="Your photo with the edited face", type="filepath", interactive=False,
+                                   buttons=["download", "fullscreen"], elem_id="explore-pasted")
+            self.found = gr.State([])  # the aligned faces of the photo (AlignedFace)
+            self.chosen = gr.State(0)
+
+
+def _wire_photo(studio: Studio, controls: ExploreControls, view: ExploreView, photo: _PhotoWidgets, apply,
+                restore_outputs: list) -> None:
+    def find(path, is_crop, checkpoint):
+        try:
+            picture = studio.open_photo(path) if path else None
+            if picture is None:
+                raise RecipeError("upload a photo first")
+            faces = [studio.face_crop(picture, checkpoint)] if is_crop else studio.find_faces(picture, checkpoint)
+        except Exception as exc:  # every failure becomes a message (internal ones are logged)
+            return gr.skip(), [], 0, error_message(exc)
+        note = (f"Found {len(faces)} faces: click the one to edit, then Reconstruct." if len(faces) > 1
+                else "Found the face: Reconstruct finds it in the generator.")
+        return [face.image for face in faces], faces, 0, note
+
+    photo.find.click(find, [photo.upload, photo.is_crop, controls.checkpoint],
+                     [photo.faces, photo.found, photo.chosen, photo.message], **PRIVATE)
+
+    def choose(event: gr.SelectData):
+        return event.index
+
+    photo.faces.select(choose, None, photo.chosen, **PRIVATE)
+
+    skip_controls = [gr.skip()] * len(restore_outputs)
+
+    def reconstruct(faces, chosen, checkpoint, steps):
+        try:
+            if not faces:
+                raise RecipeError("find the faces in a photo first")
+            face = faces[min(int(chosen), len(faces) - 1)]
+            total, last = int(steps), None
+            for last in studio.invert_face(face, checkpoint, total):
+                if last[0] < total:
+                    yield last[1], f"Step {last[0]}/{total}: getting closer…", *skip_controls
+            _, image, recipe = last
+            note = "Found it. Every slider now edits your face; 'Paste back' puts it into the photo."
+            if not studio.has_encoder(checkpoint):
+                note += (" This checkpoint has no encoder, so the search started from the best of 64 random faces "
+                         "(slower; `python -m gan_art train-encoder` gives it one).")
+            yield image, note, *apply(recipe)
+        except Exception as exc:
+            yield gr.skip(), error_message(exc), *skip_controls
+
+    event = photo.reconstruct.click(reconstruct, [photo.found, photo.chosen, controls.checkpoint, photo.steps],
+                                    [photo.progress, photo.message, *restore_outputs], concurrency_id="invert",
+                                    concurrency_limit=1, api_visibility="private")
+    photo.stop.click(lambda: "Stopped.", outputs=photo.message, cancels=[event], **PRIVATE)
+
+    def paste(path, faces, chosen, recipe_json):
+        try:
+            recipe = Recipe.from_json(recipe_json) if recipe_json else None
+            if not faces or recipe is None or not recipe.projected:
+                raise RecipeError("reconstruct a face from the photo first")
+            pasted = studio.paste_face(studio.open_photo(path), faces[min(int(chosen), len(faces) - 1)], recipe)
+        except Exception as exc:
+            return gr.skip(), error_message(exc)
+        return str(pasted), "Your photo with the edited face (download it above)."
+
+    photo.paste.click(paste, [photo.upload, photo.found, photo.chosen, view.recipe], [photo.pasted, photo.message],
+                      **PRIVATE)
