@@ -1,9 +1,12 @@
 """Repair quality on held-out faces at several photo sizes, with two mask families: learned vs Telea vs NS.
 
     python benchmarks/inpaint_quality.py [--images 10] [--sizes 128 256 512] [--families ours unseen]
+    python benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles   # not faces
 
 Faces: the hashed 5% hold-out of train-128 that the inpainter never trained on
-(gan_art.repair_training.is_holdout), enlarged with bicubic resampling to each size. Masks, one per face,
+(gan_art.repair_training.is_holdout), enlarged with bicubic resampling to each size. ``--photos``: every image
+in the given folders instead (centre square, resized to each size): photos and paintings that are not faces,
+to measure which method to suggest there. Masks, one per face,
 band and family, drawn at the photo's size:
 
 * ``ours``: gan_art.damage's generator, which the inpainter trains on;
@@ -31,6 +34,7 @@ from PIL import Image
 
 from gan_art.damage import HOLE_BANDS, mask_in_band
 from gan_art.data import load_images
+from gan_art.images import decode_image
 from gan_art.inpaint import load_inpainter, repair
 from gan_art.machine import machine_info
 from gan_art.metrics import psnr, ssim
@@ -104,7 +108,7 @@ def unseen_mask(shape: tuple[int, int], rng: np.random.Generator, low: float, hi
 # ---- figures ------------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def vgg_distance(vgg, a: np.ndarray, b: np.ndarray) -> float:
-    x, y = (preprocess(F.interpolate(torch.from_numpy(v).permute(2, 0, 1)[None].float() / 255, size=128,
+    x, y = (preprocess(F.interpolate(torch.from_numpy(np.array(v)).permute(2, 0, 1)[None].float() / 255, size=128,
                                      mode="bilinear", antialias=True)) for v in (a, b))
     fx, fy = vgg(x, STYLE_LAYERS), vgg(y, STYLE_LAYERS)
     return float(sum(F.l1_loss(fx[k], fy[k]) / fy[k].abs().mean().clamp_min(1e-6) for k in STYLE_LAYERS))
@@ -128,6 +132,12 @@ def seam_ratio(out: np.ndarray, hole: np.ndarray, spacing: int = 64) -> float:
     return float(energy[on].mean() / max(energy[off].mean(), 1e-6)) if on.any() and off.any() else 1.0
 
 
+def centre_square(image: Image.Image) -> Image.Image:
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="zip of 128 px faces (hold-out by file name)")
@@ -136,12 +146,19 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=["ours", "unseen"], help="mask families")
     parser.add_argument("--split", choices=("holdout", "validation"), default="holdout",
                         help="holdout: the faces figures are reported on; validation: the faces choices are tuned on")
+    parser.add_argument("--photos", nargs="+", help="folders of images to use instead of the held-out faces")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", default=str(CHECKPOINTS / INPAINTER), help="inpainter checkpoint folder")
     args = parser.parse_args()
-    images, summary = load_images(args.data, 128)
-    chosen = is_holdout if args.split == "holdout" else is_validation
-    held_out = [i for i, name in enumerate(summary.names) if chosen(name)][: args.images]
+    if args.photos:
+        photos = [decode_image(path) for folder in args.photos for path in sorted(Path(folder).iterdir())
+                  if path.suffix.lower() in (".jpg", ".jpeg", ".png")]
+        held_out = [centre_square(photo) for photo in photos][: args.images]
+    else:
+        images, summary = load_images(args.data, 128)
+        chosen = is_holdout if args.split == "holdout" else is_validation
+        held_out = [Image.fromarray(images[i].permute(1, 2, 0).numpy())
+                    for i, name in enumerate(summary.names) if chosen(name)][: args.images]
     model, vgg = load_inpainter(Path(args.checkpoint)), load_vgg16()
     draw = {"ours": mask_in_band, "unseen": unseen_mask}
     gains = {}
@@ -151,8 +168,7 @@ def main() -> None:
             for low, high in HOLE_BANDS:
                 scores = {m: {"psnr": [], "ssim": [], "vgg": [], "colour": []} for m in METHODS}
                 seams = []
-                for index in held_out:
-                    face = Image.fromarray(images[index].permute(1, 2, 0).numpy())
+                for face in held_out:
                     clean = np.asarray(face.resize((size, size), Image.Resampling.BICUBIC))
                     hole = draw[family]((size, size), rng, low, high)
                     damaged = clean.copy()
@@ -174,7 +190,9 @@ def main() -> None:
                 gains[f"{size}px {family} {band}"] = round(row["learned"]["psnr"] - row["telea"]["psnr"], 2)
                 print(json.dumps(row), flush=True)
     print(json.dumps({"benchmark": "inpaint_quality", "machine": machine_info(), "precision": "fp32",
-                      "checkpoint": args.checkpoint, "split": args.split, "learned_minus_telea_psnr_db": gains}))
+                      "checkpoint": args.checkpoint,
+                      "images": "photos: " + " ".join(args.photos) if args.photos else f"faces, {args.split}",
+                      "learned_minus_telea_psnr_db": gains}))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,9 @@ from gan_art.style import builtin_styles, detailed_steps, fast_stylizer, stylize
 __all__ = ["LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest"]
 
 DEFAULT_CHECKPOINT = "faces"
+# benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles (results/inpaint_quality.jsonl)
+NO_FACE_REPAIR_ADVICE = ("No face found in this photo: the learned method is trained on faces; on photos and "
+                         "paintings without faces **telea** measured as good or better. Try it.")
 RUN_PREFIX = "runs/"
 CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 UPSCALED_SIZE = 256  # the browser scales further; a bigger server-side image costs encode time
@@ -303,7 +306,16 @@ class Studio:
         result = repair(image, mask, method, feather, model)
         path = self.output_path(".png")
         result.image.save(path)
-        return path, result.note
+        note = result.note
+        if method == "learned" and not self.shows_a_face(image):
+            note = f"{note} {NO_FACE_REPAIR_ADVICE}".strip()
+        return path, note
+
+    def shows_a_face(self, photo: Image.Image) -> bool:
+        """Whether a face at least a tenth of the photo's short side is in it (what the learned fill is for);
+        looking only for faces that large keeps this to a few tens of ms even on big photos."""
+        smallest = max(MIN_FACE, min(photo.size) // 10)
+        return bool(find_faces(photo, min_face=smallest, folder=self.checkpoints_root / MTCNN))
 
     def damage_layer(self, image: Image.Image) -> tuple[Path, float]:
         """The detector's proposed mask as a semi-transparent red editor layer; returns (path, coverage)."""

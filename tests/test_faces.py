@@ -172,3 +172,15 @@ def test_an_encoder_trains_saves_and_loads_for_any_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="damaged"):
         load_encoder(tmp_path)
 
+
+def test_the_learned_repair_suggests_telea_where_the_photo_shows_no_face(studio):
+    mask = Image.new("L", (320, 240), 0)
+    mask.paste(255, (20, 20, 60, 40))
+    portrait = photo_with_faces(studio, [(100, 40, 160)], size=(320, 240))
+    _, note = studio.repair(portrait, mask, "learned", 0)
+    assert "No face found" not in note
+    landscape = Image.new("RGB", (320, 240), (90, 120, 150))
+    _, note = studio.repair(landscape, mask, "learned", 0)
+    assert "No face found" in note and "telea" in note
+    _, note = studio.repair(landscape, mask, "telea", 0)
+    assert "No face found" not in note
