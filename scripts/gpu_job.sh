@@ -12,11 +12,13 @@
 # 4. with the time left: our training loop vs the classic pytorch-example loop on the GPU, and Style's
 #    detailed mode at 512 px (benchmarks.jsonl).
 #
-# The call (the device machine gets the working tree plus carried paths, 64 MiB in all; checkpoints/ is 45 MB):
+# The call (the device machine gets the working tree plus carried paths, 64 MiB in all; checkpoints/ is 54 MB,
+# of which only the VGG16 that Style's detailed mode needs, 5.6 MB, travels):
 #   mkdir -p gpu-data && cp ../shared/data/utkface/train-128-q80.zip gpu-data/     # 42 MB, ignored by git
 #   git rm -r -q --cached checkpoints && echo /checkpoints/ >> .git/info/exclude     # keep the weights behind
+#   git add -f checkpoints/vgg16-relu4_1                                             # but the VGG16
 #   device run: command "OUT=$OUT bash scripts/gpu_job.sh gpu-data/train-128-q80.zip 6.0 1.5",
-#               carry ["gpu-data"], timeout_s 600                                    # ~48 MB travel
+#               carry ["gpu-data"], timeout_s 600                                    # ~56 MB travel
 #   git reset -q && sed -i '/^\/checkpoints\/$/d' .git/info/exclude                   # never commit that state
 # Put the model back together here: cat faces128.tar.part-* | tar -x -C /some/folder
 # Rehearsed end to end on a CPU, in a Python without Gradio, imageio or onnxruntime (as on the device):
