@@ -96,24 +96,35 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
     with open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app.url)
-        image = page.locator("#explore-view img.ga-big")
-        image.wait_for(timeout=60_000)
-        source = image.get_attribute("src")
-        before = Image.open(io.BytesIO(image.screenshot()))
-        box = page.get_by_label("range slider for PC1", exact=True).bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
-        page.mouse.up()
-        page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src", arg=source,
-                               timeout=30_000)
-        page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
-        after = Image.open(io.BytesIO(image.screenshot()))
+        page.locator("#explore-view img.ga-big").wait_for(timeout=60_000)
+        before, after = drag_slider(page, "PC1")
         assert '"PC1": ' in page.locator(".cm-content").first.inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
+    assert changed(before, after), "the face did not change after dragging PC1"
+
+
+def drag_slider(page, name: str) -> tuple[Image.Image, Image.Image]:
+    """Drag Explore's ``name`` slider from its middle to near its right end; the face before and after."""
+    image = page.locator("#explore-view img.ga-big")
+    source = image.get_attribute("src")
+    before = Image.open(io.BytesIO(image.screenshot()))
+    slider = page.get_by_label(f"range slider for {name}", exact=True)
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src", arg=source,
+                           timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
+    return before, Image.open(io.BytesIO(image.screenshot()))
+
+
+def changed(before: Image.Image, after: Image.Image) -> bool:
     diff = np.abs(np.asarray(before.convert("RGB"), int) - np.asarray(after.convert("RGB").resize(before.size), int))
-    assert diff.mean() > 2, "the face did not change after dragging PC1"
+    return diff.mean() > 2
 
 
 def test_stylize_through_the_api_and_the_tab(client, tmp_path):
@@ -196,22 +207,8 @@ def test_your_own_face_in_chromium_reconstructs_and_the_age_slider_edits_it(app,
         page.wait_for_function("() => document.body.innerText.includes('Found it.')", timeout=180_000)
         page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src",
                                arg=source, timeout=30_000)
-        image = page.locator("#explore-view img.ga-big")
-        reconstruction = image.get_attribute("src")
-        before = Image.open(io.BytesIO(image.screenshot()))
-        age = page.get_by_label("range slider for age", exact=True)
-        age.scroll_into_view_if_needed()
-        box = age.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
-        page.mouse.up()
-        page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src",
-                               arg=reconstruction, timeout=30_000)
-        page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
-        after = Image.open(io.BytesIO(image.screenshot()))
+        before, after = drag_slider(page, "age")
         assert '"projected": "' in page.locator(".cm-content").first.inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explore-photo.png"), full_page=True)
-    diff = np.abs(np.asarray(before.convert("RGB"), int) - np.asarray(after.convert("RGB").resize(before.size), int))
-    assert diff.mean() > 2, "the reconstructed face did not change after dragging age"
+    assert changed(before, after), "the reconstructed face did not change after dragging age"
