@@ -15,7 +15,12 @@ import torch
 
 from gan_art.images import to_float, to_uint8
 
-TRAINED_RADIUS = 40  # widest half-width (px) of the holes the network saw in training (128 px crops)
+# Holes are filled at the scale where they are at most this half-width (px). The network saw holes up to 40 px
+# wide on 128 px faces, but 28 fills better on larger photos, where the smaller scale also brings the face
+# nearer the size it was trained on (benchmarks/inpaint_quality.py --split validation: 28 beat 20, 40 and 64
+# at 256 and 512 px in every band; at 128 px it lost up to 1 dB, hence TRAINED_SIDE).
+TRAINED_RADIUS = 28
+TRAINED_SIDE = 128  # the training crops: a photo is never filled smaller than this (a 128 px photo as it is)
 MIN_CONTEXT = 128  # a crop is at least this wide at the working scale (the network's training input)
 MAX_CROP = 512  # larger crops (at the working scale) are tiled
 TILE, OVERLAP = 384, 96  # tiles of large crops, and how much neighbours share (blended linearly)
@@ -43,7 +48,7 @@ def hole_radius(hole: np.ndarray) -> float:
 
 def context(region: Region, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """The region's box grown by its context margin (at least MIN_CONTEXT wide at its working scale)."""
-    scale = working_scale(region.radius)
+    scale = working_scale(region.radius, shape)
     margin = max(2.5 * region.radius, 24 / scale)
     y0, y1, x0, x1 = region.y0 - margin, region.y1 + margin, region.x0 - margin, region.x1 + margin
     grow_y = max(0.0, MIN_CONTEXT / scale - (y1 - y0)) / 2
@@ -53,9 +58,10 @@ def context(region: Region, shape: tuple[int, int]) -> tuple[int, int, int, int]
             max(0, int(x0 - grow_x)), min(W, int(np.ceil(x1 + grow_x))))
 
 
-def working_scale(radius: float) -> float:
-    """Scale at which a hole of this half-width is as wide as the widest the network saw in training."""
-    return min(1.0, TRAINED_RADIUS / max(radius, 1e-6))
+def working_scale(radius: float, shape: tuple[int, int]) -> float:
+    """Scale at which a hole of this half-width is TRAINED_RADIUS wide, but the photo (H, W) no smaller than
+    TRAINED_SIDE."""
+    return min(1.0, max(TRAINED_RADIUS / max(radius, 1e-6), TRAINED_SIDE / min(shape)))
 
 
 def hole_regions(hole: np.ndarray) -> list[Region]:
@@ -142,7 +148,7 @@ def learned_fill(model, image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray
     for region in hole_regions(hole):
         y0, y1, x0, x1 = context(region, hole.shape)
         crop, crop_hole = image[y0:y1, x0:x1], hole[y0:y1, x0:x1]
-        scale = working_scale(region.radius)
+        scale = working_scale(region.radius, hole.shape)
         if scale < 1:
             size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
             small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
