@@ -387,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", required=True, help="a photo with a face (or a face crop, with --aligned)")
     p.add_argument("--out", required=True, help="the reconstruction at the model's resolution, recipe inside (PNG)")
     p.add_argument("--checkpoint", default="faces", help="generator checkpoint name in --checkpoints-dir")
-    p.add_argument("--steps", type=int, default=100, help="refinement steps (about 10 s per 100 on 2 cores)")
+    p.add_argument("--steps", type=int, default=100, help="refinement steps (about 6 s per 100 on 2 cores)")
     p.add_argument("--aligned", action="store_true", help="the image already is a face crop like the training faces")
     p.add_argument("--face", type=int, default=0, help="which face when there are several (0 = the largest)")
     p.add_argument("--paste-back", help="also write the whole photo with the reconstruction blended in")

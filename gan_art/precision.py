@@ -127,10 +127,14 @@ def _read_cache() -> dict:
     return cache if isinstance(cache, dict) and cache.get("version") == CACHE_VERSION else {}
 
 
+def _entry(key: str, device: torch.device, threads: int | None = None) -> str:
+    return f"{machine_key(device, threads)}|{key}"
+
+
 def cached_choice(key: str, device: torch.device, threads: int | None = None) -> PrecisionChoice | None:
     """A choice measured before for this machine (with ``threads`` torch threads; default: this process's)
     and ``key`` (a model/batch description), if any."""
-    entry = _read_cache().get("entries", {}).get(f"{machine_key(device, threads)}|{key}")
+    entry = _read_cache().get("entries", {}).get(_entry(key, device, threads))
     return PrecisionChoice(**entry) if entry else None
 
 
@@ -148,7 +152,7 @@ def choose(requested: str, key: str, make_step: Callable[[str, int], Callable[[]
     precision, reason = decide(seconds, device)
     choice = PrecisionChoice(precision, "auto", seconds, reason)
     cache = _read_cache() or {"version": CACHE_VERSION, "entries": {}}
-    cache["entries"][f"{machine_key(device)}|{key}"] = choice.to_dict()
+    cache["entries"][_entry(key, device)] = choice.to_dict()
     try:
         save_json(_cache_file(), cache)
     except OSError:

@@ -220,8 +220,9 @@ class RunManager:
         with self._schedule_lock:
             if self.active():
                 return None
-            queued = [(RunDir(self.root / n).read_status().get("queued_at", 0), n) for n in self.names()
-                      if RunDir(self.root / n).read_status().get("state") == "queued"]
+            statuses = {n: RunDir(self.root / n).read_status() for n in self.names()}
+            queued = [(status.get("queued_at", 0), n) for n, status in statuses.items()
+                      if status.get("state") == "queued"]
             if not queued:
                 return None
             name = min(queued)[1]

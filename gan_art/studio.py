@@ -260,11 +260,14 @@ class Studio:
         square = photo.convert("RGB").crop((left, top, left + side, top + side))
         return AlignedFace(square.resize((resolution, resolution), Image.Resampling.LANCZOS), transform, None)
 
+    def photo_faces(self, photo: Image.Image, checkpoint: str, aligned: bool = False) -> list[AlignedFace]:
+        """The faces of a photo, largest first, or the photo itself when it already is an ``aligned`` face crop."""
+        return [self.face_crop(photo, checkpoint)] if aligned else self.find_faces(photo, checkpoint)
+
     def pick_face(self, photo: Image.Image, checkpoint: str, index: int = 0,
                   aligned: bool = False) -> tuple[AlignedFace, int]:
-        """Face ``index`` (0 = the largest) of a photo, or the photo itself when it already is an ``aligned`` face
-        crop; and how many faces there are."""
-        faces = [self.face_crop(photo, checkpoint)] if aligned else self.find_faces(photo, checkpoint)
+        """Face ``index`` (0 = the largest) of :meth:`photo_faces`, and how many faces there are."""
+        faces = self.photo_faces(photo, checkpoint, aligned)
         if not 0 <= index < len(faces):
             raise ImageError(f"face {index}: the photo has {len(faces)} face(s) (0 is the largest)")
         return faces[index], len(faces)

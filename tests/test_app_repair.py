@@ -31,41 +31,39 @@ def test_paint_and_repair_changes_only_the_painted_region(client, tmp_path):
     assert len(compare) == 2
 
 
-def test_uploaded_mask_and_clear_messages(client, tmp_path):
-    photo = tmp_path / "photo.png"
+def photo_and_masks(folder):
+    """A 64 px photo, a mask with a 20 px square hole, and a mask of the whole photo (paths)."""
+    photo, mask, full = folder / "photo.png", folder / "mask.png", folder / "full.png"
     draw_image(5, 64).save(photo)
-    mask = Image.new("L", (64, 64), 0)
-    mask.paste(255, (10, 10, 30, 30))
-    mask.save(tmp_path / "mask.png")
-    result = client.predict(editor(photo), gradio_client.handle_file(str(tmp_path / "mask.png")), "ns", 2,
-                            api_name="/repair_editor")
+    square = Image.new("L", (64, 64), 0)
+    square.paste(255, (10, 10, 30, 30))
+    square.save(mask)
+    Image.new("L", (64, 64), 255).save(full)
+    return photo, mask, full
+
+
+def test_uploaded_mask_and_clear_messages(client, tmp_path):
+    photo, mask, full = photo_and_masks(tmp_path)
+    result = client.predict(editor(photo), gradio_client.handle_file(str(mask)), "ns", 2, api_name="/repair_editor")
     assert result[-1].startswith("Repaired")
     nothing = client.predict(editor(photo), None, "telea", 0, api_name="/repair_editor")
     assert nothing[-1].startswith("⚠️") and "mark the damage" in nothing[-1]
-    Image.new("L", (64, 64), 255).save(tmp_path / "full.png")
-    full = client.predict(editor(photo), gradio_client.handle_file(str(tmp_path / "full.png")), "telea", 0,
-                          api_name="/repair_editor")
-    assert "whole photo" in full[-1]
+    whole = client.predict(editor(photo), gradio_client.handle_file(str(full)), "telea", 0, api_name="/repair_editor")
+    assert "whole photo" in whole[-1]
 
 
 def test_repair_and_find_damage_through_the_named_api(client, tmp_path):
-    photo = tmp_path / "photo.png"
-    draw_image(5, 64).save(photo)
-    mask = Image.new("L", (64, 64), 0)
-    mask.paste(255, (10, 10, 30, 30))
-    mask.save(tmp_path / "mask.png")
-    image, note = client.predict(image=gradio_client.handle_file(str(photo)),
-                                 mask=gradio_client.handle_file(str(tmp_path / "mask.png")), method="telea",
-                                 api_name="/repair")
+    photo, mask, full = photo_and_masks(tmp_path)
+    image, note = client.predict(image=gradio_client.handle_file(str(photo)), mask=gradio_client.handle_file(str(mask)),
+                                 method="telea", api_name="/repair")
     before, after = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(image).convert("RGB"))
-    hole = np.asarray(mask) > 0
+    hole = np.asarray(Image.open(mask)) > 0
     assert np.array_equal(before[~hole], after[~hole]) and note == ""
     found, coverage = client.predict(image=gradio_client.handle_file(str(photo)), api_name="/find_damage")
     assert Image.open(found).size == (64, 64) and 0 <= coverage <= 1
-    Image.new("L", (64, 64), 255).save(tmp_path / "full.png")
     with pytest.raises(gradio_client.exceptions.AppError, match="whole photo"):
-        client.predict(image=gradio_client.handle_file(str(photo)), mask=gradio_client.handle_file(
-            str(tmp_path / "full.png")), api_name="/repair")
+        client.predict(image=gradio_client.handle_file(str(photo)), mask=gradio_client.handle_file(str(full)),
+                       api_name="/repair")
 
 
 @pytest.mark.browser

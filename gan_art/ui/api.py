@@ -108,7 +108,7 @@ def add_api(studio: Studio) -> None:
             image: a photo with a face
             checkpoint: a name from /checkpoints
             face: which face when the photo has several, 0 = the largest
-            steps: refinement steps, about 10 s per 100 on 2 CPU cores; 0 = the first guess only
+            steps: refinement steps, about 6 s per 100 on 2 CPU cores; 0 = the first guess only
             aligned: the photo already is a face crop like the training faces (no face detection)
         """
         chosen, _ = studio.pick_face(studio.open_photo(_path(image)), checkpoint, int(face), bool(aligned))

@@ -335,7 +335,7 @@ class _PhotoWidgets:
             self.faces = gr.Gallery(label="Faces found · click the one to edit", columns=4, height=140,
                                     allow_preview=False, object_fit="contain", elem_id="explore-faces")
             self.steps = gr.Slider(0, 400, value=100, step=10, label="Refinement steps",
-                                   info="more: closer likeness, slower (about 10 s per 100 steps on 2 cores)")
+                                   info="more: closer likeness, slower (about 6 s per 100 steps on 2 cores)")
             with gr.Row():
                 self.reconstruct = gr.Button("✨ Reconstruct", variant="primary")
                 self.stop = gr.Button("⏹ Stop")
@@ -356,7 +356,7 @@ def _wire_photo(studio: Studio, controls: ExploreControls, view: ExploreView, ph
             picture = studio.open_photo(path) if path else None
             if picture is None:
                 raise RecipeError("upload a photo first")
-            faces = [studio.face_crop(picture, checkpoint)] if is_crop else studio.find_faces(picture, checkpoint)
+            faces = studio.photo_faces(picture, checkpoint, is_crop)
         except Exception as exc:  # every failure becomes a message (internal ones are logged)
             return gr.skip(), [], 0, error_message(exc)
         note = (f"Found {len(faces)} faces: click the one to edit, then Reconstruct." if len(faces) > 1
@@ -373,13 +373,15 @@ def _wire_photo(studio: Studio, controls: ExploreControls, view: ExploreView, ph
 
     skip_controls = [gr.skip()] * len(restore_outputs)
 
+    def chosen_face(faces, chosen):  # the gallery's pick, or the last face if the list has shrunk
+        return faces[min(int(chosen), len(faces) - 1)]
+
     def reconstruct(faces, chosen, checkpoint, steps):
         try:
             if not faces:
                 raise RecipeError("find the faces in a photo first")
-            face = faces[min(int(chosen), len(faces) - 1)]
             total, last = int(steps), None
-            for last in studio.invert_face(face, checkpoint, total):
+            for last in studio.invert_face(chosen_face(faces, chosen), checkpoint, total):
                 if last[0] < total:
                     yield last[1], f"Step {last[0]}/{total}: getting closer…", *skip_controls
             _, image, recipe = last
@@ -401,7 +403,7 @@ def _wire_photo(studio: Studio, controls: ExploreControls, view: ExploreView, ph
             recipe = Recipe.from_json(recipe_json) if recipe_json else None
             if not faces or recipe is None or not recipe.projected:
                 raise RecipeError("reconstruct a face from the photo first")
-            pasted = studio.paste_face(studio.open_photo(path), faces[min(int(chosen), len(faces) - 1)], recipe)
+            pasted = studio.paste_face(studio.open_photo(path), chosen_face(faces, chosen), recipe)
         except Exception as exc:
             return gr.skip(), error_message(exc)
         return str(pasted), "Your photo with the edited face (download it above)."
