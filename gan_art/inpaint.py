@@ -18,7 +18,7 @@ from PIL import Image
 
 from gan_art.checkpoints import load_network
 from gan_art.errors import RepairError
-from gan_art.fill import learned_fill, pad_to
+from gan_art.fill import feather_edges, learned_fill, pad_to
 from gan_art.images import to_float
 from gan_art.models.inpaint import InpaintGenerator
 from gan_art.models.segmenter import DamageSegmenter
@@ -64,19 +64,6 @@ def load_segmenter(path: Path = CHECKPOINTS / SEGMENTER) -> torch.nn.Module:
 def classical_fill(image: np.ndarray, hole: np.ndarray, method: str, radius: int = 5) -> np.ndarray:
     flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
     return cv2.inpaint(image, hole.astype(np.uint8) * 255, radius, flag)
-
-
-def feather_edges(filled: np.ndarray, hole: np.ndarray, feather: float) -> np.ndarray:
-    """Softens the fill's edge: the band of the hole within ``feather`` px of known pixels is filled again
-    (OpenCV Telea) from both sides, the photo outside and the fill inside, so the two meet without a step.
-    The damaged pixels are never read (``filled`` no longer holds them); outside the hole is untouched."""
-    if feather <= 0:
-        return filled
-    distance = cv2.distanceTransform(np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    band = hole & (distance <= min(feather, distance.max() / 2))  # never the whole depth of the widest hole
-    out = cv2.inpaint(filled, band.astype(np.uint8) * 255, max(3, round(feather / 2)), cv2.INPAINT_TELEA)
-    out[~hole] = filled[~hole]
-    return out
 
 
 def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feather: float = 0.0,
