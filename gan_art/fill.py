@@ -156,7 +156,9 @@ def feather_edges(filled: np.ndarray, hole: np.ndarray, feather: float) -> np.nd
         return filled
     distance = cv2.distanceTransform(np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
     band = hole & (distance <= min(feather, distance.max() / 2))  # never the whole depth of the widest hole
-    out = cv2.inpaint(filled, band.astype(np.uint8) * 255, max(3, round(feather / 2)), cv2.INPAINT_TELEA)
+    # Telea's time grows with the square of its radius: 23 px took 8 s on a 4000x3000 photo's wide band, 5 px 0.5 s
+    radius = min(5, max(3, round(feather / 2)))
+    out = cv2.inpaint(filled, band.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
     out[~hole] = filled[~hole]
     return out
 
