@@ -60,11 +60,11 @@ def sample_w(generator: nn.Module, num_samples: int, seed: int, batch_size: int 
     return torch.cat([generator.mapping(c.to(_device(generator)))[:, 0].cpu() for c in z.split(batch_size)])
 
 
-@torch.no_grad()
 def sample_ws(generator: nn.Module, num_samples: int, seed: int) -> torch.Tensor:
-    """(N, num_ws, w_dim) per-layer latents of ``num_samples`` random z (psi = 1), reproducible from ``seed``."""
-    rng = torch.Generator().manual_seed(seed)
-    return generator.mapping(torch.randn(num_samples, generator.z_dim, generator=rng).to(_device(generator)))
+    """:func:`sample_w` as per-layer latents (N, num_ws, w_dim) on the generator's device (at psi = 1 every
+    layer gets the same w, as the mapping networks give it)."""
+    w = sample_w(generator, num_samples, seed).to(_device(generator))
+    return w[:, None, :].expand(-1, generator.num_ws, -1)
 
 
 def encode_ws(ws: torch.Tensor) -> str:
