@@ -104,11 +104,15 @@ def _iter_zip(path: Path, summary: DataSummary) -> Iterator[tuple[str, bytes]]:
 
 
 def load_images(path: str | Path, resolution: int, max_images: int = 0,
-                on_progress: Callable[[int], None] | None = None) -> tuple[torch.Tensor, DataSummary]:
-    """Decode a folder or zip into a (N, 3, R, R) uint8 tensor; corrupt files are skipped and counted."""
+                on_progress: Callable[[int], None] | None = None,
+                select: Callable[[str], bool] | None = None) -> tuple[torch.Tensor, DataSummary]:
+    """Decode a folder or zip into a (N, 3, R, R) uint8 tensor; corrupt files are skipped and counted.
+    ``select`` (a file name -> bool) keeps only some files, without decoding the others."""
     summary = DataSummary(source=str(path))
     arrays = []
     for name, data in iter_image_files(path, summary):
+        if select is not None and not select(name):
+            continue
         try:
             arrays.append(fit_square(decode_image(data), resolution))
         except ImageError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from gan_art.models.segmenter import DamageSegmenter, SegmenterConfig
 from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
 from gan_art.precision import PrecisionChoice, choose
 from gan_art.rundir import RunDir
-from gan_art.train_state import TrainingState, autocast
+from gan_art.train_state import TrainingState, autocast, run_steps
 
 
 def _bucket(name: str) -> int:
@@ -243,22 +242,5 @@ def train_repair(cfg: RepairTrainConfig, log=print) -> Path:
     trainer.run.path.mkdir(parents=True, exist_ok=True)
     trainer.resume()
     trainer.load_data()
-    step_fn = trainer.train_step
-    totals: dict[str, float] = {}
-    last_save, interval_start, path = time.monotonic(), time.perf_counter(), None
-    while trainer.step < cfg.steps:
-        for k, v in step_fn().items():
-            totals[k] = totals.get(k, 0.0) + v
-        trainer.step += 1
-        if trainer.step % cfg.metrics_every == 0 or trainer.step == cfg.steps:
-            n = cfg.metrics_every if trainer.step % cfg.metrics_every == 0 else trainer.step % cfg.metrics_every
-            speed = n * cfg.batch_size / (time.perf_counter() - interval_start)
-            metrics = {"step": trainer.step, "images_per_s": round(speed, 2),
-                       **{k: round(v / n, 5) for k, v in totals.items()}}
-            trainer.run.append_metrics(metrics | {"time": time.time()})
-            log(" ".join(f"{k} {v}" for k, v in metrics.items()))
-            totals, interval_start = {}, time.perf_counter()
-            if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes or trainer.step == cfg.steps:
-                path = trainer.save(metrics)
-                last_save = time.monotonic()
+    path = run_steps(trainer, cfg.steps, cfg.batch_size, cfg.metrics_every, cfg.checkpoint_minutes, log)
     return path or trainer.run.latest_checkpoint(WEIGHTS_FILES[cfg.kind])

@@ -1,10 +1,14 @@
 """What every trainer shares: its networks and optimisers saved to (and restored from) run checkpoints, the
-pruning of old ones, and autocast. Used by :mod:`gan_art.training` (GANs) and :mod:`gan_art.repair_training`."""
+pruning of old ones, autocast, and the step loop of the conditional networks' trainers. Used by
+:mod:`gan_art.training` (GANs), :mod:`gan_art.repair_training` and :mod:`gan_art.upscale_training`."""
 from __future__ import annotations
 
 import contextlib
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -80,3 +84,42 @@ class TrainingState:
             if meta.get(name):
                 unflatten_optimizer(name, optimizer, tensors, meta[name])
         return config
+
+
+class StepTrainer(Protocol):
+    """What :func:`run_steps` drives: a trainer that takes one optimiser step at a time and saves itself."""
+
+    step: int
+    run: RunDir
+
+    def train_step(self) -> dict[str, float]: ...
+
+    def save(self, metrics: dict) -> Path: ...
+
+
+def run_steps(trainer: StepTrainer, steps: int, batch_size: int, metrics_every: int, checkpoint_minutes: float,
+              log: Callable[[str], None] = print, should_stop: Callable[[], bool] = lambda: False) -> Path | None:
+    """Step ``trainer`` until ``steps`` (or ``should_stop``), averaging its figures into metrics.jsonl every
+    ``metrics_every`` steps and saving a checkpoint every ``checkpoint_minutes`` and at the end; returns the last
+    checkpoint written, if any."""
+    totals: dict[str, float] = {}
+    count, last_save, interval_start, path = 0, time.monotonic(), time.perf_counter(), None
+    while trainer.step < steps:
+        for k, v in trainer.train_step().items():
+            totals[k] = totals.get(k, 0.0) + v
+        trainer.step += 1
+        count += 1
+        stopping = trainer.step == steps or should_stop()
+        if trainer.step % metrics_every == 0 or stopping:
+            speed = count * batch_size / (time.perf_counter() - interval_start)
+            metrics = {"step": trainer.step, "images_per_s": round(speed, 2),
+                       **{k: round(v / count, 5) for k, v in totals.items()}}
+            trainer.run.append_metrics(metrics | {"time": time.time()})
+            log(" ".join(f"{k} {v}" for k, v in metrics.items()))
+            totals, count, interval_start = {}, 0, time.perf_counter()
+            if time.monotonic() - last_save > 60 * checkpoint_minutes or stopping:
+                path = trainer.save(metrics)
+                last_save = time.monotonic()
+        if stopping:
+            break
+    return path
