@@ -36,6 +36,7 @@ from gan_art.models import build_generator
 from gan_art.models.classifier import ClassifierConfig
 from gan_art.models.inpaint import InpainterConfig
 from gan_art.models.segmenter import SegmenterConfig
+from gan_art.models.upscaler import UpscalerConfig
 
 FORMAT = "gan-art-checkpoint"
 FORMAT_VERSION = 1
@@ -55,6 +56,7 @@ KINDS = {
     "generator": Kind((GENERATOR_FILE,), ModelConfig),
     "inpainter": Kind(("inpainter.safetensors",), InpainterConfig),
     "segmenter": Kind(("segmenter.safetensors",), SegmenterConfig),
+    "upscaler": Kind(("upscaler.safetensors",), UpscalerConfig),  # fidelity.* and detailed.* weights
     "attribute-classifiers": Kind(("classifier-a.safetensors", "classifier-b.safetensors"), ClassifierConfig),
     "vgg16-features": Kind(("vgg16_features.safetensors",)),
     "magenta-style": Kind(("style_predict.onnx", "style_transform.onnx")),

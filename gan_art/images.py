@@ -133,3 +133,10 @@ def save_png(image: Image.Image, path: Path) -> None:
 def upscale(image: np.ndarray, size: int) -> np.ndarray:
     """(H, W, 3) uint8 resized to (size, size) with Lanczos (for display)."""
     return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+
+
+def resize_batch(images: torch.Tensor, size: int,
+                 resample: Image.Resampling = Image.Resampling.LANCZOS) -> torch.Tensor:
+    """uint8 (N, 3, H, W) -> (N, 3, size, size), each image resized with PIL (antialiased when shrinking)."""
+    return torch.stack([torch.from_numpy(np.array(Image.fromarray(image.permute(1, 2, 0).numpy()).resize(
+        (size, size), resample))).permute(2, 0, 1) for image in images])

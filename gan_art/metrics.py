@@ -128,3 +128,14 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
     trace_sqrt = torch.linalg.eigvalsh(sqrt_a @ s_b @ sqrt_a).clamp_min(0).sqrt().sum()
     value = (mu_a - mu_b).square().sum() + torch.trace(s_a) + torch.trace(s_b) - 2 * trace_sqrt
     return float(value)
+
+
+def feature_distance(features_a: dict[str, torch.Tensor], features_b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per-image distance of two images' feature maps (LPIPS's form without its learned weights): features unit-
+    normalised over channels at each position, squared differences averaged over positions, summed over layers."""
+    total = 0.0
+    for name, a in features_a.items():
+        a = F.normalize(a.float(), dim=1)
+        b = F.normalize(features_b[name].float(), dim=1)
+        total = total + (a - b).square().sum(1).mean((1, 2))
+    return total

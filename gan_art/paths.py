@@ -9,6 +9,7 @@ CHECKPOINTS = REPO / "checkpoints"
 # names of the shipped checkpoints inside a checkpoints folder (the app's --checkpoints-dir, default CHECKPOINTS)
 FACES, INPAINTER, SEGMENTER = "faces", "inpaint-faces", "damage-detector"
 ATTRIBUTES, VGG16, STYLE_MAGENTA, MTCNN = "attributes", "vgg16-relu4_1", "style-magenta", "mtcnn"
+UPSCALER = "upscale-faces"
 RUNS = REPO / "runs"
 OUTPUTS = REPO / "outputs"
 BUILTIN_FACES = REPO / "data" / "faces-mini.zip"
