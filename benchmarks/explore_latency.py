@@ -6,13 +6,14 @@ Starts ``python app.py`` on a free port (the real app, shipped checkpoint) and m
 ``--updates`` times through the event the page sends on every slider move (/explore_slider):
 
 * ``app_slider_update``: through gradio_client as the README recommends for the local app
-  (``ssl_verify=False`` on its http:// URL);
+  (``ssl_verify=False`` on its http:// URL), with 128 px faces (the upscaler on, Explore's default);
+  ``app_slider_update_64px`` the same with the switch off, the baseline of ``upscaler_latency_ratio``;
 * ``app_slider_update_default_client``: through gradio_client with its defaults, which builds two fresh
   TLS contexts (loading the CA bundle) per call even for http:// (``client_tls_context_ms`` each);
 * ``server_round_trip``: the same request over one kept-alive HTTP connection, as a browser sends it
   (queue join + event stream until the result), i.e. the app's own share of the latency;
 * ``api_render``: the named /render endpoint (a recipe JSON in, a PNG file out) through gradio_client;
-* ``generator_call`` and ``png_and_html``: the handler's work, timed in this process.
+* ``generator_call``, ``upscaler_call`` and ``png_and_html``: the handler's work, timed in this process.
 
 Prints one JSON line with p50/p95 (ms) of each and where it ran.
 """
@@ -24,6 +25,7 @@ import os
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -74,25 +76,30 @@ def time_api_render(url: str, checkpoint: str, updates: int) -> list[float]:
     client = Client(url, verbose=False, ssl_verify=False)
     seconds = []
     for value in [0.0, *pc1_values(updates)]:
-        recipe = Recipe(checkpoint=checkpoint, seed=7, directions={"PC1": value}).to_json()
+        recipe = Recipe(checkpoint=checkpoint, seed=7, directions={"PC1": value}).to_json()  # upscale: below
         start = time.perf_counter()
-        client.predict(recipe=recipe, api_name="/render")
+        client.predict(recipe=recipe, upscale=True, api_name="/render")
         seconds.append(time.perf_counter() - start)
     return seconds[1:]
 
 
 def time_handler_parts(checkpoint: str, updates: int) -> dict:
     studio = Studio()
-    studio.render(Recipe(checkpoint=checkpoint, seed=7))
-    generator, encode = [], []
+    upscaler = studio.upscaler_for(checkpoint)
+    studio.render(Recipe(checkpoint=checkpoint, seed=7, upscaler=upscaler))
+    generator, enlarge, encode = [], [], []
     for value in pc1_values(updates):
         start = time.perf_counter()
         image, recipe = studio.render(Recipe(checkpoint=checkpoint, seed=7, directions={"PC1": value}))
         middle = time.perf_counter()
+        image, recipe = studio.enlarge(image, replace(recipe, upscaler=upscaler))
+        end = time.perf_counter()
         view_html(png_with_recipe(image, recipe), image.shape[0], recipe)
         generator.append(middle - start)
-        encode.append(time.perf_counter() - middle)
-    return {"generator_call": percentiles(generator), "png_and_html": percentiles(encode)}
+        enlarge.append(end - middle)
+        encode.append(time.perf_counter() - end)
+    return {"generator_call": percentiles(generator), "upscaler_call": percentiles(enlarge),
+            "png_and_html": percentiles(encode)}
 
 
 def tls_context_seconds(repeats: int = 10) -> float:
@@ -117,6 +124,10 @@ def main() -> None:
         try:
             result["app_slider_update"] = percentiles(time_explore_slider(server.url, args.checkpoint, args.updates,
                                                                           ssl_verify=False))
+            result["app_slider_update_64px"] = percentiles(time_explore_slider(
+                server.url, args.checkpoint, args.updates, upscale=False, ssl_verify=False))
+            result["upscaler_latency_ratio"] = round(result["app_slider_update"]["p50_ms"]
+                                                     / result["app_slider_update_64px"]["p50_ms"], 3)
             result["app_slider_update_default_client"] = percentiles(time_explore_slider(server.url, args.checkpoint,
                                                                                          args.updates))
             result["server_round_trip"] = percentiles(time_round_trip(server.url, args.checkpoint, args.updates))

@@ -13,7 +13,7 @@ from PIL import Image
 from gan_art.attributes import fit_classifiers, load_classifier
 from gan_art.checkpoints import export_checkpoint, load_generator
 from gan_art.config import ModelConfig, TrainConfig, dcgan_config, field_help, from_dict
-from gan_art.data import load_images
+from gan_art.data import IMAGE_EXTENSIONS, load_images
 from gan_art.directions import labelled_directions, load_directions, pca_directions, save_directions
 from gan_art.encoder import (
     ENCODER_FILE,
@@ -26,18 +26,20 @@ from gan_art.encoder import (
 from gan_art.errors import ConfigError, DatasetError, GanArtError
 from gan_art.evaluate import evaluate_checkpoint
 from gan_art.explore import generate_seeds, parse_seeds, png_with_recipe
-from gan_art.faces import paste_back
-from gan_art.images import decode_image, image_grid
+from gan_art.faces import paste_back, shows_a_face
+from gan_art.images import decode_image, image_grid, to_float, to_uint8
 from gan_art.inpaint import detect_damage, load_inpainter, load_segmenter, repair
 from gan_art.masks import mask_from_upload
 from gan_art.nets.vgg import load_vgg16
-from gan_art.paths import CHECKPOINTS, INPAINTER, RUNS, SEGMENTER, STYLE_MAGENTA, VGG16
+from gan_art.paths import CHECKPOINTS, INPAINTER, MTCNN, RUNS, SEGMENTER, STYLE_MAGENTA, UPSCALER, VGG16
 from gan_art.repair_training import RepairTrainConfig, is_holdout, is_validation, train_repair
 from gan_art.rundir import RunDir, register_process
 from gan_art.runs import find_runs, stop_run
 from gan_art.studio import Studio
 from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
 from gan_art.training import choose_precision, load_run_config, resolve_device, run_from_checkpoint, train
+from gan_art.upscale import DEFAULT_DETAIL, load_upscaler, upscale_photo
+from gan_art.upscale_training import UpscaleTrainConfig, train_upscaler
 from gan_art.worker import StopRequests
 
 
@@ -154,13 +156,43 @@ def cmd_runs(args: argparse.Namespace) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> None:
     checkpoint = load_generator(args.checkpoint)
+    upscaler = load_upscaler(Path(args.upscaler)) if args.upscale else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seeds = parse_seeds(args.seeds)
     for seed in seeds:
         image = generate_seeds(checkpoint.generator, [seed], args.truncation)
+        if upscaler is not None:
+            image = to_uint8(upscaler(to_float(image), args.detail))
         image_grid(image, 1).save(out / f"seed{seed:06d}.png")
-    print(f"wrote {len(seeds)} images to {out}")
+    print(f"wrote {len(seeds)} images ({image.shape[-1]} px) to {out}")
+
+
+def cmd_upscale(args: argparse.Namespace) -> None:
+    root = Path(args.checkpoints_dir)
+    upscaler = load_upscaler(root / UPSCALER)
+
+    def one(source: Path, out: Path) -> str:
+        photo = decode_image(source)
+        if not args.anyway and not shows_a_face(photo, root / MTCNN):
+            return "no face found: skipped (the network learned faces; --anyway enlarges it all the same)"
+        image, note = upscale_photo(photo, upscaler, args.scale, args.detail)
+        image.save(out, format="PNG")
+        return f"-> {out} ({image.width}x{image.height}) {note}".rstrip()
+
+    if args.folder:
+        files = [p for p in sorted(Path(args.folder).iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, path in enumerate(files, 1):
+            try:
+                print(f"[{i}/{len(files)}] {path.name} {one(path, out / f'{path.stem}.png')}", flush=True)
+            except GanArtError as exc:  # one bad file does not stop the folder
+                print(f"[{i}/{len(files)}] {path.name}: error: {exc}", flush=True)
+        return
+    if not args.image:
+        raise ConfigError("give --image (one photo) or --folder (every image in it)")
+    print(f"{args.image} {one(Path(args.image), Path(args.out))}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -244,6 +276,21 @@ def cmd_train_repair(args: argparse.Namespace) -> None:
     print(f"checkpoint: {train_repair(cfg)}")
 
 
+def cmd_train_upscaler(args: argparse.Namespace) -> None:
+    cfg = UpscaleTrainConfig(**_given(args, UpscaleTrainConfig))
+    if not cfg.data:
+        raise ConfigError("--data is required (face images: a folder or a zip, ideally above 128 px)")
+    run = RunDir(cfg.out)
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.send("run")
+    stop = StopRequests(run)  # Ctrl-C, SIGTERM and `runs stop` write a checkpoint, then stop
+    with register_process(run, "cli"):
+        final = train_upscaler(cfg, should_stop=stop)
+    if stop.reason:
+        print(f"{stop.reason} at a checkpoint; run the same command again to continue")
+    print(f"checkpoint: {final}")
+
+
 def cmd_inpaint(args: argparse.Namespace) -> None:
     root = Path(args.checkpoints_dir)
     inpainter = load_inpainter(root / INPAINTER) if args.method == "learned" else None
@@ -294,6 +341,38 @@ def cmd_invert(args: argparse.Namespace) -> None:
         print(f"wrote {args.paste_back} ({pasted.width}x{pasted.height})")
 
 
+def cmd_edit(args: argparse.Namespace) -> None:
+    studio = Studio(checkpoints_root=Path(args.checkpoints_dir), outputs_root=Path(args.out).resolve().parent)
+    directions = {}
+    for item in args.direction:
+        name, _, value = item.partition("=")
+        try:
+            directions[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--direction {item!r}: write NAME=VALUE, e.g. age=2") from None
+    photo = decode_image(args.image)
+    face, count = studio.pick_face(photo, args.checkpoint, args.face)
+    for note in studio.face_notes(face):
+        print(f"note: {note}")
+    if count > 1:
+        print(f"{count} faces found; editing face {args.face} (0 is the largest, see --face)")
+    last = None
+    for last in studio.invert_face(face, args.checkpoint, args.steps):
+        if last[0] % 50 == 0:
+            print(f"reconstructing: step {last[0]}/{args.steps}", flush=True)
+    note = studio.reconstruction_note(face, last[2])
+    if note:
+        print(f"note: {note}")
+    recipe = dataclasses.replace(last[2], directions=directions)
+    edited = studio.edited_photo(photo, recipe)
+    edited.save(args.out)
+    print(f"wrote {args.out} ({edited.width}x{edited.height}; {', '.join(args.direction) or 'no edit'})")
+    if args.recipe_out:
+        image, stamped = studio.render(recipe)
+        Path(args.recipe_out).write_bytes(png_with_recipe(image, stamped))
+        print(f"wrote {args.recipe_out} (the recipe: drop it on Explore with the photo to go on editing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_art", description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
@@ -332,6 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="0-7", help="seeds, e.g. 0-63 or 1,5,9")
     p.add_argument("--out", required=True, help="output folder (seedNNNNNN.png)")
     p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (0 = mean face, 1 = none)")
+    p.add_argument("--upscale", action="store_true", help="enlarge 2x with the face upscaler (64 -> 128 px)")
+    p.add_argument("--upscaler", default=str(CHECKPOINTS / UPSCALER), help="upscaler checkpoint folder")
+    p.add_argument("--detail", type=float, default=DEFAULT_DETAIL,
+                   help="upscaler detail: 0 = faithful (smooth), 1 = detailed (invented texture)")
 
     p = command("eval", "quality figures of a checkpoint against a dataset (one JSON line)", cmd_eval)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder to evaluate")
@@ -385,15 +468,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("invert", "find a photo's face in a generator's latent space; writes it as a recipe PNG", cmd_invert)
     p.add_argument("--image", required=True, help="a photo with a face (or a face crop, with --aligned)")
-    p.add_argument("--out", required=True, help="the reconstruction at the model's resolution, recipe inside (PNG)")
+    p.add_argument("--out", required=True, help="the reconstruction (2x with the model's upscaler), recipe inside")
     p.add_argument("--checkpoint", default="faces", help="generator checkpoint name in --checkpoints-dir")
     p.add_argument("--steps", type=int, default=100, help="refinement steps (about 6 s per 100 on 2 cores)")
     p.add_argument("--aligned", action="store_true", help="the image already is a face crop like the training faces")
     p.add_argument("--face", type=int, default=0, help="which face when there are several (0 = the largest)")
     p.add_argument("--paste-back", help="also write the whole photo with the reconstruction blended in")
 
+    p = command("edit", "edit the face in a photo (age, gender, ...) and write the whole photo at its size",
+                cmd_edit)
+    p.add_argument("--image", required=True, help="a photo with a face")
+    p.add_argument("--out", required=True, help="the edited photo (its format from the file name)")
+    p.add_argument("--direction", action="append", default=[], metavar="NAME=VALUE",
+                   help="a slider to move, e.g. age=2 or gender=-1 (repeat for several)")
+    p.add_argument("--face", type=int, default=0, help="which face when there are several (0 = the largest)")
+    p.add_argument("--checkpoint", default="faces", help="generator checkpoint name in --checkpoints-dir")
+    p.add_argument("--steps", type=int, default=100, help="reconstruction steps (about 6 s per 100 on 2 cores)")
+    p.add_argument("--recipe-out", help="also write the edit's recipe PNG (the generator's face, recipe inside)")
+
     p = command("train-repair", "train the Repair tab's inpainter or damage segmenter on faces", cmd_train_repair)
     _add_dataclass_flags(p, RepairTrainConfig)
+
+    p = command("train-upscaler", "train one stage (fidelity, then detailed) of the 2x face upscaler",
+                cmd_train_upscaler)
+    _add_dataclass_flags(p, UpscaleTrainConfig)
+
+    p = command("upscale", "enlarge face photos 2x or 4x with the face upscaler", cmd_upscale)
+    p.add_argument("--image", help="one photo to enlarge")
+    p.add_argument("--folder", help="every image in this folder (written as NAME.png into --out)")
+    p.add_argument("--out", required=True, help="output PNG (or folder with --folder)")
+    p.add_argument("--scale", type=int, choices=(2, 4), default=2, help="2, or 4 by two passes")
+    p.add_argument("--detail", type=float, default=DEFAULT_DETAIL,
+                   help="0 = faithful (smooth), 1 = detailed (invented skin and hair texture)")
+    p.add_argument("--anyway", action="store_true", help="enlarge photos in which no face is found too")
 
     p = command("inpaint", "repair a photo (or a folder of name.png + name_mask.png pairs)", cmd_inpaint)
     p.add_argument("--image", help="the damaged photo to repair")

@@ -85,6 +85,9 @@ def percentiles(seconds: list[float]) -> dict:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1)}
 
 
+UPSCALE_LABEL = "Sharp faces (2x upscaler)"  # the label of Explore's switch (gan_art.ui.explore)
+
+
 def slider_args(client, values: dict) -> list:
     """Positional arguments of the Explore slider event, from control labels ("Seed", "PC1", ...); every
     other control keeps the value the page starts with."""
@@ -101,16 +104,19 @@ def slider_args(client, values: dict) -> list:
     return args
 
 
-def time_explore_slider(url: str, checkpoint: str = "faces", updates: int = 60, **client_options) -> list[float]:
-    """Seconds per Explore slider move (PC1 from -3 to 3) through gradio_client, after one warm-up."""
+def time_explore_slider(url: str, checkpoint: str = "faces", updates: int = 60, upscale: bool = True,
+                        **client_options) -> list[float]:
+    """Seconds per Explore slider move (PC1 from -3 to 3) through gradio_client, after one warm-up; ``upscale``
+    sets Explore's sharp-faces switch (128 px faces from a checkpoint with an upscaler)."""
     from gradio_client import Client  # here, not at the top: benchmarks run on a GPU machine without Gradio
 
     client = Client(url, verbose=False, **client_options)
-    client.predict(*slider_args(client, {"Checkpoint": checkpoint, "Seed": 7}), api_name=EXPLORE_SLIDER)
+    settings = {"Checkpoint": checkpoint, "Seed": 7, UPSCALE_LABEL: upscale}
+    client.predict(*slider_args(client, settings), api_name=EXPLORE_SLIDER)
     seconds = []
     for i in range(updates):
         pc1 = round(-3 + 6 * i / max(updates - 1, 1), 1)
-        args = slider_args(client, {"Checkpoint": checkpoint, "Seed": 7, "PC1": pc1})
+        args = slider_args(client, {**settings, "PC1": pc1})
         start = time.perf_counter()
         client.predict(*args, api_name=EXPLORE_SLIDER)
         seconds.append(time.perf_counter() - start)

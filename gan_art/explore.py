@@ -19,6 +19,7 @@ from torch import nn
 
 from gan_art.errors import ConfigError, ImageError, RecipeError
 from gan_art.images import open_image, to_uint8
+from gan_art.upscale import DEFAULT_DETAIL
 
 RECIPE_KEY = "gan_art_recipe"
 RECIPE_VERSION = 1
@@ -139,6 +140,12 @@ class Recipe:
     projected: str = ""  # a photo's face found in the latent space (encode_ws); replaces the seed's latent
     mix_seed: int | None = None  # style mixing: take some layers from this seed
     mix_layers: str = "fine"  # which layer group comes from mix_seed
+    upscaler: str = ""  # upscaler checkpoint that enlarges the image; "" = the generator's own resolution
+    upscaler_id: str = ""  # short hash of the upscaler's weights
+    detail: float = DEFAULT_DETAIL  # upscaler detail: 0 = faithful (its L1 network), 1 = detailed (its adversarial one)
+    photo_face: list[float] = field(default_factory=list)  # where a projected face sits in its photo: the 2x3 affine
+    # (row by row) taking photo pixels to the aligned crop at the generator's resolution; with the photo, replays
+    # the edit on it
     version: int = RECIPE_VERSION
 
     def to_json(self) -> str:
@@ -154,6 +161,8 @@ class Recipe:
             recipe.latent = {int(k): float(v) for k, v in recipe.latent.items()}
             recipe.directions = {str(k): float(v) for k, v in recipe.directions.items()}
             recipe.seed, recipe.truncation_psi = int(recipe.seed), float(recipe.truncation_psi)
+            recipe.detail = float(recipe.detail)
+            recipe.photo_face = [float(v) for v in recipe.photo_face]
         except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
             raise RecipeError(f"the recipe in this PNG is damaged: {exc}") from None
         if recipe.version > RECIPE_VERSION:

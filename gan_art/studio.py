@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.checkpoints import Checkpoint, list_checkpoints, load_generator, recover_checkpoints
+from gan_art.checkpoints import KINDS, Checkpoint, list_checkpoints, load_generator, recover_checkpoints
 from gan_art.directions import (
     combine_directions,
     load_directions,
@@ -40,10 +40,10 @@ from gan_art.explore import (
     save_animation,
     variation_recipes,
 )
-from gan_art.faces import MIN_FACE, AlignedFace, align, find_faces, paste_back
-from gan_art.images import decode_image, upscale
+from gan_art.faces import MIN_FACE, AlignedFace, align, find_faces, paste_back, shows_a_face
+from gan_art.images import decode_image, to_float, upscale
 from gan_art.inpaint import METHODS, detect_damage, load_inpainter, load_segmenter, repair
-from gan_art.invert import invert
+from gan_art.invert import Likeness, invert
 from gan_art.masks import mask_from_layers, mask_from_upload, open_layer
 from gan_art.nets.vgg import load_vgg16
 from gan_art.paths import (
@@ -55,8 +55,10 @@ from gan_art.paths import (
     RUNS,
     SEGMENTER,
     STYLE_MAGENTA,
+    UPSCALER,
     VGG16,
 )
+from gan_art.photo_edit import aligned_view, carry_edit, check_transform, edit_warnings, edited_view
 from gan_art.rundir import RunDir
 from gan_art.runs import (
     BUILTIN_LICENSE,
@@ -71,18 +73,24 @@ from gan_art.runs import (
     stage_files,
 )
 from gan_art.style import builtin_styles, detailed_steps, fast_stylizer, stylize_fast
+from gan_art.upscale import DEFAULT_DETAIL, FaceUpscaler, load_upscaler, upscale_photo
 
 # the UI imports these from here: the facade is its only door into gan_art (besides gan_art.errors)
-__all__ = ["LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest"]
+__all__ = ["DEFAULT_DETAIL", "LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest", "png_with_recipe"]
 
 DEFAULT_CHECKPOINT = "faces"
 # benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles (results/inpaint_quality.jsonl)
+NO_FACE_UPSCALE_ADVICE = ("No face found in this photo: the upscaler learned faces only, and on other pictures it "
+                          "may invent face-like texture. Tick 'Upscale anyway' to go ahead.")
 NO_FACE_REPAIR_ADVICE = ("No face found in this photo: the learned method is trained on faces; on photos and "
                          "paintings without faces **telea** measured as good (within 0.7 dB, textures closer) "
                          "and is faster. Try it.")
 RUN_PREFIX = "runs/"
 CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# nine in ten hold-out faces reconstruct closer than this after 100 steps (benchmarks/photo_edit_quality.py)
+POOR_RECONSTRUCTION = 1.0
 UPSCALED_SIZE = 256  # the browser scales further; a bigger server-side image costs encode time
+UPSCALER_FILE = KINDS["upscaler"].files[0]
 MAX_OUTPUT_FILES = 2000  # oldest downloads are deleted beyond this, so a long-running app cannot fill the disk
 
 
@@ -115,6 +123,7 @@ class Studio:
         recover_checkpoints(self.checkpoints_root)  # an export killed half-way
         self.runs = RunManager(self.runs_root)
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._reconstructions: OrderedDict[tuple, np.ndarray] = OrderedDict()  # see edit_difference
         self._lock = threading.Lock()
         self._outputs_written = 0
 
@@ -175,12 +184,47 @@ class Studio:
         return png_with_recipe(image, recipe), image.shape[0], recipe
 
     def render(self, recipe: Recipe) -> tuple[np.ndarray, Recipe]:
-        """The recipe's image (R, R, 3) uint8 and the recipe stamped with the checkpoint id."""
+        """The recipe's image (R, R, 3) uint8 (enlarged by its upscaler, if any) and the recipe stamped with the
+        checkpoint's and the upscaler's ids."""
         loaded = self.model(recipe.checkpoint)
         recipe = replace(recipe, checkpoint_id=loaded.checkpoint.id)
-        return render(loaded.generator, loaded.directions, recipe), recipe
+        return self.enlarge(render(loaded.generator, loaded.directions, recipe), recipe)
 
-    def upscale(self, image: np.ndarray, size: int = UPSCALED_SIZE) -> np.ndarray:
+    def enlarge(self, image: np.ndarray, recipe: Recipe) -> tuple[np.ndarray, Recipe]:
+        """A generated image through the recipe's upscaler (unchanged without one); the recipe stamped."""
+        if not recipe.upscaler:
+            return image, replace(recipe, upscaler_id="")
+        upscaler = self.upscaler(recipe.upscaler)
+        return upscaler.enlarge_array(image, recipe.detail), replace(recipe, upscaler_id=upscaler.id)
+
+    def upscaler(self, name: str) -> FaceUpscaler:
+        """An upscaler checkpoint of the checkpoints folder, by name (loaded once)."""
+        folders = list_checkpoints(self.checkpoints_root, UPSCALER_FILE)
+        if not (isinstance(name, str) and CHECKPOINT_NAME.match(name) and self.checkpoints_root / name in folders):
+            raise CheckpointError(f"no upscaler named {name!r}; available: {[p.name for p in folders] or 'none'}")
+        return load_upscaler(self.checkpoints_root / name)
+
+    def upscaler_for(self, checkpoint: str) -> str:
+        """The upscaler a generator checkpoint names in its config.json ("upscaler"), if it is installed; else ""."""
+        name = self.model(checkpoint).checkpoint.config.get("upscaler", "")
+        return name if name and (self.checkpoints_root / name / UPSCALER_FILE).is_file() else ""
+
+    def upscale_photo(self, photo: Image.Image, scale: int = 2, detail: float = DEFAULT_DETAIL,
+                      anyway: bool = False) -> tuple[Path, str]:
+        """A photo enlarged 2x or 4x by the face upscaler, written as a PNG; returns (path, note). A photo without
+        a face is refused unless ``anyway``."""
+        if not anyway and not self.shows_a_face(photo):
+            raise ImageError(NO_FACE_UPSCALE_ADVICE)
+        image, note = upscale_photo(photo, self.upscaler(UPSCALER), int(scale), float(detail))
+        return self.save_image(image), note
+
+    def lanczos_like(self, photo: Image.Image, result: Path) -> Path:
+        """The photo enlarged to the size of ``result`` with Lanczos (the "before" of a comparison), as a PNG."""
+        size = Image.open(result).size
+        return self.save_image(photo.resize(size, Image.Resampling.LANCZOS))
+
+    def display(self, image: np.ndarray, size: int = UPSCALED_SIZE) -> np.ndarray:
+        """An image resized with Lanczos for showing it (not for downloads)."""
         return upscale(image, size)
 
     def staging_dir(self) -> Path:
@@ -219,6 +263,9 @@ class Studio:
         if recipe.checkpoint_id and recipe.checkpoint_id != loaded.checkpoint.id:
             raise RecipeError(f"checkpoint {recipe.checkpoint!r} has changed since this PNG was made "
                               f"(weights {loaded.checkpoint.id}, PNG {recipe.checkpoint_id}); it would not reproduce")
+        if recipe.upscaler and recipe.upscaler_id and self.upscaler(recipe.upscaler).id != recipe.upscaler_id:
+            raise RecipeError(f"upscaler {recipe.upscaler!r} has changed since this PNG was made; it would not "
+                              "reproduce (untick 128 px to see the face the generator drew)")
         return recipe
 
     def variations(self, recipe: Recipe, strength: float = 1.0, seed: int = 0) -> list[tuple[np.ndarray, Recipe]]:
@@ -236,7 +283,8 @@ class Studio:
         loaded = self.model(recipe_a.checkpoint)
         ws_a = recipe_ws(loaded.generator, loaded.directions, recipe_a)
         ws_b = recipe_ws(loaded.generator, loaded.directions, recipe_b)
-        frames = [self.upscale(f, upscale) for f in interpolate(loaded.generator, ws_a, ws_b, num_frames, loop)]
+        frames = [self.display(self.enlarge(f, recipe_a)[0], upscale)
+                  for f in interpolate(loaded.generator, ws_a, ws_b, num_frames, loop)]
         gif, mp4 = self.output_path(".gif"), self.output_path(".mp4")
         save_animation(frames, gif, mp4, fps)
         return gif, mp4
@@ -282,21 +330,86 @@ class Studio:
         vgg = load_vgg16(self.device, self.checkpoints_root / VGG16)
         target = np.asarray(face.image.convert("RGB"))
         encoder, start = load_encoder(loaded.checkpoint.path), None
+        upscaler = self.upscaler_for(checkpoint)
         if encoder is not None:
             start = encode_face(encoder.to(self.device), target, loaded.generator.num_ws)
         for snapshot in invert(loaded.generator, vgg, target, steps=int(steps), start=start):
             recipe = Recipe(checkpoint=checkpoint, checkpoint_id=loaded.checkpoint.id, truncation_psi=1.0,
-                            projected=encode_ws(snapshot.ws))
-            yield snapshot.step, snapshot.image, recipe
+                            projected=encode_ws(snapshot.ws), upscaler=upscaler,
+                            photo_face=[round(float(v), 6) for v in face.transform.flatten()])
+            yield snapshot.step, *self.enlarge(snapshot.image, recipe)
+
+    @torch.no_grad()
+    def reconstruction_distance(self, face: AlignedFace, recipe: Recipe) -> float:
+        """How unlike the aligned face the generator's reconstruction is (the inversion's own pixel + VGG16
+        distance, at the generator's size): the higher, the less an edit of it can be trusted."""
+        loaded = self.model(recipe.checkpoint)
+        plain = replace(recipe, directions={}, latent={}, mix_seed=None, truncation_psi=1.0)
+        image = to_float(torch.from_numpy(render(loaded.generator, loaded.directions, plain)).permute(2, 0, 1)[None])
+        target = to_float(torch.from_numpy(np.array(face.image.convert("RGB"))).permute(2, 0, 1)[None])
+        return float(Likeness(load_vgg16(self.device, self.checkpoints_root / VGG16), target)(image)[0])
+
+    def reconstruction_note(self, face: AlignedFace, recipe: Recipe) -> str:
+        """A warning when the reconstruction is unlike the face (worse than POOR_RECONSTRUCTION), else ""."""
+        distance = self.reconstruction_distance(face, recipe)
+        if distance <= POOR_RECONSTRUCTION:
+            return ""
+        return (f"The model reconstructs this face poorly (distance {distance:.2f}; nine in ten held-out faces "
+                f"measure below {POOR_RECONSTRUCTION:.2f}): edits may not look like this person. More refinement "
+                "steps, a frontal, well-lit photo or a larger face help.")
 
     def has_encoder(self, checkpoint: str) -> bool:
         """Whether ``checkpoint`` has an encoder (fast, close first guess) or inverts from the best of a few seeds."""
         return (self.checkpoint_path(checkpoint) / ENCODER_META).is_file()
 
     def paste_face(self, photo: Image.Image, face: AlignedFace, recipe: Recipe) -> Path:
-        """The photo with the recipe's (edited) face blended back where the face was; written as a PNG."""
+        """The photo with the generator's (edited) face in place of the user's, blended in; written as a PNG."""
         image, _ = self.render(recipe)
         return self.save_image(paste_back(photo, face, Image.fromarray(image)))
+
+    # ---- your own photo, edited at its resolution ------------------------------------------------
+    def edit_difference(self, recipe: Recipe) -> tuple[np.ndarray, np.ndarray, Recipe]:
+        """What the recipe's edits change in its projected face, G(w') - G(w) as (R, R, 3) float32 (R the rendered
+        size, 2x with an upscaler), with G(w') and the stamped recipe. G(w) is cached: the sliders do not move it."""
+        if not recipe.projected:
+            raise RecipeError("only a face reconstructed from a photo can be carried onto the photo")
+        edited, recipe = self.render(recipe)
+        plain = replace(recipe, directions={}, latent={}, mix_seed=None, truncation_psi=1.0)
+        key = (plain.checkpoint, plain.checkpoint_id, plain.projected, plain.upscaler, plain.detail)
+        with self._lock:
+            reconstruction = self._reconstructions.get(key)
+        if reconstruction is None:
+            reconstruction, _ = self.render(plain)
+            with self._lock:
+                self._reconstructions[key] = reconstruction
+                while len(self._reconstructions) > 8:
+                    self._reconstructions.popitem(last=False)
+        return edited.astype(np.float32) - reconstruction, edited, recipe
+
+    def edited_photo(self, photo: Image.Image, recipe: Recipe) -> Image.Image:
+        """The whole photo, at its size, with the recipe's edit carried onto the face it records."""
+        transform = check_transform(recipe.photo_face)
+        resolution = self.model(recipe.checkpoint).checkpoint.model.resolution
+        return carry_edit(photo, transform, resolution, self.edit_difference(recipe)[0])
+
+    def edit_photo(self, photo: Image.Image, recipe: Recipe) -> Path:
+        """:meth:`edited_photo` written as a PNG in the outputs folder."""
+        return self.save_image(self.edited_photo(photo, recipe))
+
+    def face_view(self, photo: Image.Image, recipe: Recipe) -> Path:
+        """The user's face from the photo, aligned like the generator's, at VIEW_SIDE px (a PNG to edit live)."""
+        resolution = self.model(recipe.checkpoint).checkpoint.model.resolution
+        return self.save_image(Image.fromarray(aligned_view(photo, check_transform(recipe.photo_face), resolution)))
+
+    def edited_face(self, view: str | Path, recipe: Recipe) -> tuple[np.ndarray, np.ndarray, Recipe]:
+        """A :meth:`face_view` with the recipe's edit on it, (VIEW_SIDE, VIEW_SIDE, 3) uint8; the generator's own
+        image of the recipe beside it; the stamped recipe."""
+        difference, generated, recipe = self.edit_difference(recipe)
+        return edited_view(np.asarray(decode_image(view)), difference), generated, recipe
+
+    def face_notes(self, face: AlignedFace) -> list[str]:
+        """Why an edit may not carry well onto this face (too small, turned away), before reconstructing it."""
+        return edit_warnings(face.face, face.transform, face.image.width)
 
     # ---- repair --------------------------------------------------------------------------------
     @staticmethod
@@ -316,10 +429,8 @@ class Studio:
         return path, note
 
     def shows_a_face(self, photo: Image.Image) -> bool:
-        """Whether a face at least a tenth of the photo's short side is in it (what the learned fill is for);
-        looking only for faces that large keeps this to a few tens of ms even on big photos."""
-        smallest = max(MIN_FACE, min(photo.size) // 10)
-        return bool(find_faces(photo, min_face=smallest, folder=self.checkpoints_root / MTCNN))
+        """Whether a face at least a tenth of the photo's short side is in it (what the face networks are for)."""
+        return shows_a_face(photo, self.checkpoints_root / MTCNN)
 
     def damage_layer(self, image: Image.Image) -> tuple[Path, float]:
         """The detector's proposed mask as a semi-transparent red editor layer; returns (path, coverage)."""

@@ -13,6 +13,7 @@ from PIL import Image
 from gan_art.devtools import EXPLORE_SLIDER, draw_image, slider_args
 from gan_art.explore import Recipe, png_with_recipe
 from tests.app_server import ARTIFACTS, load_into_editor, open_browser, submit_until_accepted
+from tests.conftest import REPO
 
 gradio_client = pytest.importorskip("gradio_client")
 AppError = gradio_client.exceptions.AppError
@@ -36,8 +37,12 @@ def slide(client, **values):
 
 def test_sliders_move_the_face_and_the_recipe_round_trips(client, tmp_path):
     view, recipe, message = slide(client)
-    assert message == "" and '"seed": 5' in recipe
-    assert pixels(png_in(view)).shape == (64, 64, 3)
+    assert message == "" and '"seed": 5' in recipe and '"upscaler": "upscale-faces"' in recipe
+    assert pixels(png_in(view)).shape == (128, 128, 3)  # the shipped face model comes with its upscaler
+    small_view, small_recipe, _ = slide(client, **{"Sharp faces (2x upscaler)": False})
+    assert pixels(png_in(small_view)).shape == (64, 64, 3) and '"upscaler": ""' in small_recipe
+    shrunk = np.asarray(Image.fromarray(pixels(png_in(view))).resize((64, 64), Image.Resampling.LANCZOS), int)
+    assert np.abs(shrunk - pixels(png_in(small_view))).mean() < 4  # the same face, only sharper
     moved_view, moved_recipe, _ = slide(client, PC1=3.0)
     assert '"PC1": 3.0' in moved_recipe
     assert np.abs(pixels(png_in(moved_view)).astype(int) - pixels(png_in(view))).mean() > 2
@@ -65,6 +70,46 @@ def test_invert_through_the_named_api_gives_a_recipe_that_render_edits(client):
     assert np.abs(pixels(older).astype(int) - pixels(image)).mean() > 2
     with pytest.raises(gradio_client.exceptions.AppError, match="face 3"):
         client.predict(image=gradio_client.handle_file(face), face=3, aligned=True, api_name="/invert")
+
+
+def test_invert_then_render_with_the_photo_edits_the_photo_at_its_size(client, tmp_path):
+    from gan_art.studio import Studio  # noqa: PLC0415
+    from tests.test_faces import photo_with_faces  # noqa: PLC0415 - the face-photo maker lives with the face tests
+
+    photo = tmp_path / "photo.png"
+    photo_with_faces(Studio(outputs_root=tmp_path / "outputs"), [(260, 90, 240)], size=(800, 500)).save(photo)
+    _, recipe = client.predict(image=gradio_client.handle_file(str(photo)), steps=10, api_name="/invert")
+    same, _ = client.predict(recipe=recipe, photo=gradio_client.handle_file(str(photo)), api_name="/render")
+    assert np.array_equal(pixels(same), pixels(str(photo)))  # no edit: the photo itself
+    older = json.dumps({**json.loads(recipe), "directions": {"age": 2.0}})
+    edited, _ = client.predict(recipe=older, photo=gradio_client.handle_file(str(photo)), api_name="/render")
+    difference = np.abs(pixels(edited).astype(int) - pixels(str(photo))).max(2)
+    assert pixels(edited).shape == (500, 800, 3) and difference[150:300, 320:440].mean() > 0.5
+    assert not difference[:, :200].any() and not difference[:, 560:].any()
+
+
+def test_upscale_a_face_photo_through_the_api_and_refuse_what_it_cannot_do(client, tmp_path):
+    from gan_art.data import load_images  # noqa: PLC0415
+
+    faces, _ = load_images(REPO / "data" / "holdout-faces-128.zip", 96, max_images=1)
+    face = tmp_path / "face.jpg"
+    Image.fromarray(faces[0].permute(1, 2, 0).numpy()).convert("L").save(face)  # a grey photo
+    bigger, note = client.predict(image=gradio_client.handle_file(str(face)), scale=4, api_name="/upscale")
+    assert pixels(bigger).shape == (384, 384, 3) and note == ""
+    wall = tmp_path / "wall.png"
+    Image.new("RGBA", (1500, 1200), (200, 180, 160, 128)).save(wall)
+    with pytest.raises(AppError, match="No face found"):
+        client.predict(image=gradio_client.handle_file(str(wall)), api_name="/upscale")
+    shrunk, note = client.predict(image=gradio_client.handle_file(str(wall)), anyway=True, api_name="/upscale")
+    assert pixels(shrunk).shape == (1638, 2048, 3) and "shrunk to 1024x819" in note
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    with pytest.raises(AppError, match="image"):
+        client.predict(image=gradio_client.handle_file(str(text)), anyway=True, api_name="/upscale")
+    dot = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1)).save(dot)
+    with pytest.raises(AppError, match="too small"):
+        client.predict(image=gradio_client.handle_file(str(dot)), anyway=True, api_name="/upscale")
 
 
 def test_generate_by_seed_is_reproducible_and_lists_checkpoints(client):
@@ -102,6 +147,23 @@ def test_dragging_a_slider_in_chromium_changes_the_face(app):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
     assert changed(before, after), "the face did not change after dragging PC1"
+
+
+@pytest.mark.browser
+def test_sharp_faces_switch_in_chromium_shows_the_bigger_face(app):
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app.url)
+        page.locator("#explore-view img.ga-big").wait_for(timeout=60_000)
+        natural = "() => document.querySelector('#explore-view img.ga-big').naturalWidth"
+        page.wait_for_function(f"() => ({natural})() > 0", timeout=30_000)
+        assert page.evaluate(natural) == 128
+        page.locator("#explore-upscale input[type=checkbox]").uncheck()
+        page.wait_for_function(f"() => ({natural})() === 64", timeout=30_000)
+        assert "64 px" in page.locator("#explore-view a.ga-download").inner_text()
+        page.locator("#explore-upscale input[type=checkbox]").check()
+        page.wait_for_function(f"() => ({natural})() === 128", timeout=30_000)
+        assert "128 px" in page.locator("#explore-view a.ga-download").inner_text()
 
 
 def drag_slider(page, name: str) -> tuple[Image.Image, Image.Image]:
@@ -207,8 +269,20 @@ def test_your_own_face_in_chromium_reconstructs_and_the_age_slider_edits_it(app,
         page.wait_for_function("() => document.body.innerText.includes('Found it.')", timeout=180_000)
         page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src",
                                arg=source, timeout=30_000)
+        natural = "() => document.querySelector('#explore-view img.ga-big').naturalWidth"
+        assert page.evaluate(natural) == 256  # the user's own face from the photo, not the generator's 64 px
+        assert page.locator("#explore-view img.ga-generated").count() == 1  # the model's version beside it
         before, after = drag_slider(page, "age")
         assert '"projected": "' in page.locator(".cm-content").first.inner_text()
+        page.get_by_role("button", name="🖼 Apply the edit to the whole photo").click()
+        page.locator("#explore-pasted img").wait_for(timeout=60_000)
+        response = page.request.get(page.locator("#explore-pasted img").get_attribute("src"))
+        edited = np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"), int)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explore-photo.png"), full_page=True)
-    assert changed(before, after), "the reconstructed face did not change after dragging age"
+    assert changed(before, after), "the face did not change after dragging age"
+    original = np.asarray(Image.open(photo).convert("RGB"), int)
+    assert edited.shape == original.shape
+    # the face (pasted at x 200-400, y 100-300) changed; the photo away from it is the user's own, pixel for pixel
+    assert np.abs(edited[130:280, 230:370] - original[130:280, 230:370]).mean() > 0.5
+    assert np.array_equal(edited[:, :150], original[:, :150]) and np.array_equal(edited[:, 450:], original[:, 450:])

@@ -77,7 +77,7 @@ def test_photos_without_a_usable_face_get_a_clear_message(studio, what):
 
 
 def test_inversion_streams_a_closer_likeness_and_its_recipe_edits_and_round_trips(studio):
-    target, _ = studio.render(Recipe(checkpoint=FACE, seed=4321))
+    target, _ = studio.render(Recipe(checkpoint=FACE, seed=4321, upscaler=studio.upscaler_for(FACE)))
     face = studio.face_crop(Image.fromarray(target), FACE)
     snapshots = list(studio.invert_face(face, FACE, steps=30))
     steps = [s for s, _, _ in snapshots]
@@ -93,7 +93,8 @@ def test_inversion_streams_a_closer_likeness_and_its_recipe_edits_and_round_trip
     older, _ = studio.render(Recipe(**{**recipe.__dict__, "directions": {"age": 2.0}}))
     assert np.abs(older.astype(int) - image).mean() > 2  # the sliders edit the projected face
     mean_face, _ = studio.render(Recipe(**{**recipe.__dict__, "truncation_psi": 0.0}))
-    assert np.array_equal(mean_face, studio.render(Recipe(checkpoint=FACE, seed=1, truncation_psi=0.0))[0])
+    assert np.array_equal(mean_face, studio.render(Recipe(checkpoint=FACE, seed=1, truncation_psi=0.0,
+                                                          upscaler=recipe.upscaler))[0])
 
 
 def test_stopping_an_inversion_stops_at_once(studio):
@@ -133,7 +134,8 @@ def test_cli_invert_writes_a_recipe_png_and_the_photo_with_the_face_pasted_back(
     assert result.returncode == 0, result.stderr
     resolution = studio.model(FACE).checkpoint.model.resolution
     recipe = recipe_from_png(out.read_bytes())
-    assert recipe.projected and Image.open(out).size == (resolution, resolution)
+    assert recipe.projected and recipe.upscaler == "upscale-faces"  # shown 2x, as Explore shows it
+    assert Image.open(out).size == (2 * resolution, 2 * resolution)
     assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), studio.render(recipe)[0])
     assert Image.open(whole).size == (640, 480)
     assert main(["invert", "--image", str(out), "--aligned", "--out", str(tmp_path / "again.png"), "--steps", "0"]) == 0

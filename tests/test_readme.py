@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_art.devtools import draw_image
+from gan_art.data import load_images
 from gan_art.paths import REPO
 
 pytest.importorskip("gradio_client")
@@ -20,12 +20,14 @@ def test_the_use_from_python_example_runs(app, tmp_path, monkeypatch):
     code = python_example()
     assert "http://127.0.0.1:7860/" in code
     monkeypatch.chdir(tmp_path)
-    draw_image(3, 96).convert("RGB").save("photo.jpg")
+    faces, _ = load_images(REPO / "data" / "holdout-faces-128.zip", 96, max_images=1)
+    Image.fromarray(faces[0].permute(1, 2, 0).numpy()).save("photo.jpg")
     mask = np.zeros((96, 96), np.uint8)
     mask[30:60, 20:70] = 255
     Image.fromarray(mask).save("mask.png")
     namespace: dict = {}
     exec(compile(code.replace("http://127.0.0.1:7860/", app.url), "README.md", "exec"), namespace)
-    assert Image.open(namespace["older_png"]).size == (64, 64)
+    assert Image.open(namespace["older_png"]).size == (128, 128)  # the face model's upscaler is on by default
+    assert Image.open(namespace["bigger_png"]).size == (384, 384)
     assert Image.open(namespace["fixed_png"]).size == Image.open(namespace["styled_png"]).size == (96, 96)
     assert namespace["status"]["state"] in ("starting", "running", "queued")

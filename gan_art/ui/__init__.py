@@ -10,6 +10,7 @@ from gan_art.ui.explore import build_explore_tab
 from gan_art.ui.repair import RepairTab
 from gan_art.ui.style import StyleTab
 from gan_art.ui.train import TrainTab
+from gan_art.ui.upscale import UpscaleTab
 
 
 def build_app(studio: Studio) -> gr.Blocks:
@@ -20,6 +21,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             explore = build_explore_tab(studio, app)
             repair = RepairTab(studio)
             style = StyleTab(studio)
+            UpscaleTab(studio)
             TrainTab(studio)
         add_api(studio)
 

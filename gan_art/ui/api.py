@@ -10,12 +10,13 @@ Errors a caller can fix come back as ``gradio_client.exceptions.AppError`` carry
 Not ``from __future__ import annotations``: gr.api reads the real type hints.
 """
 import functools
+from dataclasses import replace
 
 import gradio as gr
 from gradio import FileData
 from gradio.context import get_blocks_context
 
-from gan_art.studio import Recipe, Studio, TrainRequest
+from gan_art.studio import DEFAULT_DETAIL, Recipe, Studio, TrainRequest
 from gan_art.ui.feedback import error_message
 
 
@@ -69,26 +70,44 @@ def add_api(studio: Studio) -> None:
         """Names of the generator checkpoints this app can render: shipped ones, then finished training runs."""
         return studio.list_checkpoints()
 
-    def generate(checkpoint: str = "faces", seed: int = 0, truncation_psi: float = 0.7) -> tuple[FileData, str]:
+    def generate(checkpoint: str = "faces", seed: int = 0, truncation_psi: float = 0.7, upscale: bool = True,
+                 detail: float = DEFAULT_DETAIL) -> tuple[FileData, str]:
         """A face from a seed: the PNG (its recipe embedded) and the recipe as JSON.
 
         Args:
             checkpoint: a name from /checkpoints
             seed: 0 to 2**32 - 1; the same seed always gives the same image
             truncation_psi: 0 = the average face, 1 = full variety
+            upscale: enlarge 2x with the checkpoint's upscaler (128 px faces), when it has one
+            detail: upscaler detail, 0 = faithful (smooth) to 1 = detailed (invented skin and hair texture)
         """
-        path, recipe = studio.export_recipe(Recipe(checkpoint=checkpoint, seed=int(seed),
-                                                   truncation_psi=float(truncation_psi)))
+        recipe = Recipe(checkpoint=checkpoint, seed=int(seed), truncation_psi=float(truncation_psi),
+                        upscaler=studio.upscaler_for(checkpoint) if upscale else "", detail=float(detail))
+        path, recipe = studio.export_recipe(recipe)
         return FileData(path=str(path)), recipe.to_json()
 
-    def render(recipe: str) -> tuple[FileData, str]:
-        """The image of an Explore recipe (seed, truncation, slider values, style mixing) and the recipe as stored.
+    def render(recipe: str, upscale: bool | None = None, detail: float | None = None,
+               photo: FileData | None = None) -> tuple[FileData, str]:
+        """The image of an Explore recipe (seed, truncation, slider values, style mixing, upscaler) and the recipe
+        as stored; with ``photo``, that photo at its own size with the recipe's edit carried onto its face.
 
         Args:
             recipe: recipe JSON as Explore shows it, /generate returns it and every downloaded PNG embeds it,
                 e.g. {"checkpoint": "faces", "seed": 3, "directions": {"age": 2.0}}
+            upscale: override the recipe's upscaler: true = the checkpoint's (128 px faces), false = none
+            detail: override the recipe's upscaler detail (0 = faithful to 1 = detailed)
+            photo: the photo an /invert recipe came from: returns it with the edit (e.g. "directions": {"age": 2})
+                applied to the face, every other pixel unchanged
         """
-        path, stamped = studio.export_recipe(Recipe.from_json(recipe))
+        parsed = Recipe.from_json(recipe)
+        if upscale is not None:
+            parsed = replace(parsed, upscaler=studio.upscaler_for(parsed.checkpoint) if upscale else "")
+        if detail is not None:
+            parsed = replace(parsed, detail=float(detail))
+        if photo is not None:
+            path = studio.edit_photo(studio.open_photo(_path(photo)), parsed)
+            return FileData(path=str(path)), parsed.to_json()
+        path, stamped = studio.export_recipe(parsed)
         return FileData(path=str(path)), stamped.to_json()
 
     def read_recipe(image: FileData) -> str:
@@ -163,6 +182,19 @@ def add_api(studio: Studio) -> None:
         path = studio.stylize(content, [(painting, 1.0)], strength=float(strength), size=int(size) or None)
         return FileData(path=str(path))
 
+    def upscale(image: FileData, scale: int = 2, detail: float = DEFAULT_DETAIL, anyway: bool = False) -> tuple[
+            FileData, str]:
+        """Enlarge a face photo with the face upscaler: the PNG and a note (e.g. when a huge photo was shrunk first).
+
+        Args:
+            image: a face photo (or a photo with a face in it)
+            scale: 2, or 4 (two passes)
+            detail: 0 = faithful (smooth) to 1 = detailed (invented skin and hair texture)
+            anyway: enlarge even when no face is found (the network learned faces only)
+        """
+        path, note = studio.upscale_photo(studio.open_photo(_path(image)), int(scale), float(detail), bool(anyway))
+        return FileData(path=str(path)), note
+
     def train_start(dataset: str = "builtin", arch: str = "stylegan", resolution: int = 32, batch_size: int = 32,
                     steps: int = 0, seed: int = 0, precision: str = "auto", name: str = "") -> str:
         """Start a training run (queued if another run is active) and return its name.
@@ -205,9 +237,9 @@ def add_api(studio: Studio) -> None:
     # (concurrency group, how many at once); the UI's own events share these groups
     limits = {"train_start": ("train-api", None), "train_status": ("train-api", None),
               "train_control": ("train-api", None), "stylize": ("style", 2), "repair": ("repair", 2),
-              "find_damage": ("repair", 2), "invert": ("invert", 1)}
-    for fn in (checkpoints, generate, render, read_recipe, invert, repair, find_damage, stylize, train_start,
-               train_status, train_control):
+              "find_damage": ("repair", 2), "invert": ("invert", 1), "upscale": ("repair", 2)}
+    for fn in (checkpoints, generate, render, read_recipe, invert, repair, find_damage, upscale, stylize,
+               train_start, train_status, train_control):
         group, at_once = limits.get(fn.__name__, ("render", 2))
         dependency = gr.api(_documented(fn), api_name=fn.__name__, concurrency_id=group, concurrency_limit=at_once)
         _describe_parameters(dependency, fn)

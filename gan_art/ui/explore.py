@@ -8,7 +8,7 @@ import random
 import gradio as gr
 
 from gan_art.errors import CheckpointError, RecipeError
-from gan_art.studio import LAYER_GROUPS, Recipe, Studio
+from gan_art.studio import DEFAULT_DETAIL, LAYER_GROUPS, Recipe, Studio, png_with_recipe
 from gan_art.ui.editor import SafeImage
 from gan_art.ui.feedback import error_message
 
@@ -39,6 +39,11 @@ class ExploreControls:
             self.random = gr.Button("🎲 Random seed", scale=1, size="sm")
         self.psi = gr.Slider(0.0, 1.5, value=0.7, step=0.05, label="Truncation ψ",
                              info="0 = the average face, 1 = full variety")
+        with gr.Row():
+            self.upscale = gr.Checkbox(True, label="Sharp faces (2x upscaler)", scale=1, elem_id="explore-upscale",
+                                       info="off: the generator's own pixels")
+            self.detail = gr.Slider(0.0, 1.0, value=DEFAULT_DETAIL, step=0.05, label="Detail", scale=2,
+                                    info="0 = faithful (smooth) · 1 = detailed (invented skin and hair texture)")
         self.layers = gr.Radio(list(LAYER_GROUPS), value="all", label="Directions edit these layers",
                                info="coarse: pose, face shape · middle: features, hair · fine: colour, texture")
         with gr.Accordion("Labelled directions", open=True):
@@ -61,10 +66,13 @@ class ExploreControls:
         self.reset = gr.Button("Reset sliders")
         self.custom_names = gr.State([])
         self.projected = gr.State("")  # a photo's face found in the latent space; "" = the seed's face
+        self.photo_face = gr.State([])  # where that face sits in its photo (Recipe.photo_face)
+        self.face_view = gr.State("")  # the user's aligned face from the photo (a PNG path): photo mode when set
 
     @property
     def settings(self) -> list:
-        return [self.checkpoint, self.seed, self.psi, self.layers, self.mix_on, self.mix_seed, self.mix_layers]
+        return [self.checkpoint, self.seed, self.psi, self.layers, self.mix_on, self.mix_seed, self.mix_layers,
+                self.upscale, self.detail]
 
     @property
     def sliders(self) -> list[gr.Slider]:
@@ -73,7 +81,7 @@ class ExploreControls:
     @property
     def inputs(self) -> list:
         """Every control, in the order :meth:`control_updates` returns updates for them."""
-        return [*self.settings, self.custom_names, self.projected, *self.sliders]
+        return [*self.settings, self.custom_names, self.projected, self.photo_face, self.face_view, *self.sliders]
 
     def to_recipe(self, values: dict) -> Recipe:
         """The recipe the controls show; ``values`` maps each control of :attr:`inputs` to its value."""
@@ -88,18 +96,24 @@ class ExploreControls:
         return Recipe(checkpoint=checkpoint, seed=int(values[self.seed] or 0), truncation_psi=float(values[self.psi]),
                       directions=directions, layers=values[self.layers], latent=latent,
                       mix_seed=int(values[self.mix_seed]) if values[self.mix_on] else None,
-                      mix_layers=values[self.mix_layers], projected=values[self.projected] or "")
+                      mix_layers=values[self.mix_layers], projected=values[self.projected] or "",
+                      photo_face=list(values[self.photo_face] or []) if values[self.projected] else [],
+                      upscaler=self.studio.upscaler_for(checkpoint) if values[self.upscale] else "",
+                      detail=float(values[self.detail]))
 
-    def control_updates(self, recipe: Recipe) -> list:
-        """Values/updates for ``inputs`` that show ``recipe`` on its checkpoint."""
+    def control_updates(self, recipe: Recipe, face_view: str = "") -> list:
+        """Values/updates for ``inputs`` that show ``recipe`` on its checkpoint (in photo mode with ``face_view``)."""
         loaded = self.studio.model(recipe.checkpoint)
         values = recipe.directions
         custom_names = loaded.names("custom")[:NUM_CUSTOM]
         described = loaded.directions
         checkpoint = gr.Dropdown(choices=self.studio.list_checkpoints(), value=recipe.checkpoint)
+        has_upscaler = bool(self.studio.upscaler_for(recipe.checkpoint))
         updates = [checkpoint, recipe.seed, recipe.truncation_psi, recipe.layers, recipe.mix_seed is not None,
-                   recipe.mix_seed if recipe.mix_seed is not None else 1, recipe.mix_layers, custom_names,
-                   recipe.projected]
+                   recipe.mix_seed if recipe.mix_seed is not None else 1, recipe.mix_layers,
+                   gr.Checkbox(value=bool(recipe.upscaler), interactive=has_upscaler),
+                   gr.Slider(value=recipe.detail, interactive=has_upscaler), custom_names, recipe.projected,
+                   recipe.photo_face, face_view if recipe.projected else ""]
         updates += [gr.Slider(value=values.get(n, 0.0), visible=n in described,
                               info=described[n].description if n in described else None) for n in LABELLED]
         updates += [gr.Slider(value=values.get(f"PC{i + 1}", 0.0), visible=f"PC{i + 1}" in described)
@@ -132,7 +146,14 @@ class ExploreView:
         return [self.image, self.recipe, self.message]
 
     @staticmethod
-    def show(studio: Studio, recipe: Recipe, message: str = "") -> list:
+    def show(studio: Studio, recipe: Recipe, message: str = "", face_view: str = "") -> list:
+        """The recipe's face; in photo mode (``face_view``), the user's own face with the edit, and the generator's
+        image of it beside."""
+        if face_view and recipe.projected and recipe.photo_face:
+            edited, generated, recipe = studio.edited_face(face_view, recipe)
+            html = view_html(png_with_recipe(edited, recipe), edited.shape[0], recipe,
+                             generated=png_with_recipe(generated, recipe))
+            return [html, recipe.to_json(), message]
         png, resolution, recipe = studio.render_png(recipe)
         return [view_html(png, resolution, recipe), recipe.to_json(), message]
 
@@ -141,13 +162,21 @@ class ExploreView:
         return [gr.skip(), gr.skip(), error_message(exc)]
 
 
-def view_html(png: bytes, resolution: int, recipe: Recipe) -> str:
+def view_html(png: bytes, resolution: int, recipe: Recipe, generated: bytes | None = None) -> str:
+    """The big image and its download link; in photo mode ``generated`` (the generator's image) small beside it."""
     # the data URL travels twice (view and download link), not more: it is most of every slider update's payload
     url = "data:image/png;base64," + base64.b64encode(png).decode()
-    name = html.escape(f"{recipe.checkpoint}-seed{recipe.seed}.png")
-    return (f'<div class="ga-view"><img class="ga-big" src="{url}" alt="generated image, upscaled" '
+    name = html.escape(f"{recipe.checkpoint}-{'photo-edit' if generated else f'seed{recipe.seed}'}.png")
+    what = "your face with the edit" if generated else "generated image"
+    small = ""
+    if generated is not None:
+        small_url = "data:image/png;base64," + base64.b64encode(generated).decode()
+        small = (f'<figure style="margin:8px auto 0;width:128px;text-align:center"><img class="ga-generated" '
+                 f'src="{small_url}" alt="the generator\'s face" style="width:128px;border-radius:4px">'
+                 '<figcaption style="font-size:12px">what the model understood</figcaption></figure>')
+    return (f'<div class="ga-view"><img class="ga-big" src="{url}" alt="{what}" '
             'style="width:min(100%,512px);aspect-ratio:1;display:block;margin:auto;border-radius:6px">'
-            f'<div style="margin-top:8px"><a class="ga-download" download="{name}" href="{url}" '
+            f'{small}<div style="margin-top:8px"><a class="ga-download" download="{name}" href="{url}" '
             f'style="font-weight:600">⬇ Download PNG ({resolution} px, with its recipe)</a></div></div>')
 
 
@@ -165,7 +194,7 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
 
     def render_controls(values: dict):
         try:
-            return ExploreView.show(studio, controls.to_recipe(values))
+            return ExploreView.show(studio, controls.to_recipe(values), face_view=values[controls.face_view])
         except Exception as exc:  # every failure becomes a message (internal ones are logged)
             return ExploreView.error(exc)
 
@@ -174,29 +203,36 @@ def build_explore_tab(studio: Studio, app: gr.Blocks) -> ExploreView:
                 trigger_mode="always_last", concurrency_id="render", concurrency_limit=2)
     gr.on([s.input for s in controls.sliders] + [controls.psi.input, controls.layers.input,
                                                controls.mix_on.input, controls.mix_layers.input,
-                                               controls.mix_seed.submit],
+                                               controls.mix_seed.submit, controls.upscale.input,
+                                               controls.detail.input],
           api_name="explore_slider", api_visibility="undocumented", **live)  # undocumented: timed by benchmarks
     # a new seed means a generated face again, not the photo's
-    controls.seed.submit(lambda: "", outputs=controls.projected, **PRIVATE).then(**live, **PRIVATE)
+    controls.seed.submit(lambda: ("", ""), outputs=[controls.projected, controls.face_view],
+                         **PRIVATE).then(**live, **PRIVATE)
 
     restore_outputs = [*controls.inputs, *view.outputs]
     no_change = [gr.skip()] * len(controls.inputs)
 
-    def apply(recipe: Recipe, message: str = "") -> list:
-        """Set every control to ``recipe`` and show its image."""
+    def apply(recipe: Recipe, message: str = "", face_view: str = "") -> list:
+        """Set every control to ``recipe`` and show its image (the user's face edited, with ``face_view``)."""
         try:
-            return controls.control_updates(recipe) + ExploreView.show(studio, recipe, message)
+            return controls.control_updates(recipe, face_view) + ExploreView.show(studio, recipe, message, face_view)
         except Exception as exc:
             return no_change + ExploreView.error(exc)
 
     def start_fresh(checkpoint, seed, psi):
-        return apply(Recipe(checkpoint=checkpoint, seed=int(seed or 0), truncation_psi=float(psi)))
+        try:
+            upscaler = studio.upscaler_for(checkpoint) if checkpoint else ""
+        except Exception as exc:
+            return no_change + ExploreView.error(exc)
+        return apply(Recipe(checkpoint=checkpoint, seed=int(seed or 0), truncation_psi=float(psi), upscaler=upscaler))
 
     fresh = dict(fn=start_fresh, inputs=[controls.checkpoint, controls.seed, controls.psi], outputs=restore_outputs)
     controls.checkpoint.input(**fresh, **PRIVATE)
     controls.reset.click(**fresh, **PRIVATE)
-    controls.random.click(lambda: (random.randrange(2**32), ""), outputs=[controls.seed, controls.projected],
-                          **PRIVATE).then(**live, **PRIVATE)
+    controls.random.click(lambda: (random.randrange(2**32), "", ""),
+                          outputs=[controls.seed, controls.projected, controls.face_view], **PRIVATE).then(**live,
+                                                                                                        **PRIVATE)
     controls.refresh.click(lambda: gr.Dropdown(choices=studio.list_checkpoints()), outputs=controls.checkpoint,
                            **PRIVATE)
 
@@ -267,7 +303,7 @@ def recipe_of(choice: str | None, favourites: list[dict], template: Recipe) -> R
             return recipe
     try:
         return Recipe(checkpoint=template.checkpoint, seed=int(str(choice).strip()),
-                      truncation_psi=template.truncation_psi)
+                      truncation_psi=template.truncation_psi, upscaler=template.upscaler, detail=template.detail)
     except ValueError:
         raise RecipeError(f"choose a favourite or type a seed number, not {choice!r}") from None
 
@@ -312,7 +348,7 @@ def _wire_extras(studio: Studio, view: ExploreView, extras: _ExtrasWidgets, appl
         if not recipe_json:
             return gr.skip(), gr.skip()
         results = studio.variations(Recipe.from_json(recipe_json), float(strength))
-        return [studio.upscale(image, 128) for image, _ in results], [r.to_json() for _, r in results]
+        return [studio.display(image, 128) for image, _ in results], [r.to_json() for _, r in results]
 
     extras.vary.click(make_variations, inputs=[view.recipe, extras.strength],
                       outputs=[extras.variations, extras.variation_recipes], concurrency_id="render",
@@ -342,8 +378,11 @@ class _PhotoWidgets:
             self.progress = gr.Image(label="Reconstruction", interactive=False, height=160,
                                      elem_id="explore-reconstruction")
             self.message = gr.Markdown()
-            self.paste = gr.Button("🖼 Paste the edited face back into the photo")
-            self.pasted = gr.Image(label="Your photo with the edited face", type="filepath", interactive=False,
+            with gr.Row():
+                self.paste = gr.Button("🖼 Apply the edit to the whole photo")
+                self.generator_face = gr.Checkbox(False, label="Paste the generator's face instead of editing yours",
+                                                  info="replaces your face with the model's (softer) version")
+            self.pasted = gr.Image(label="Your photo with the edit, at its size", type="filepath", interactive=False,
                                    buttons=["download", "fullscreen"], elem_id="explore-pasted")
             self.found = gr.State([])  # the aligned faces of the photo (AlignedFace)
             self.chosen = gr.State(0)
@@ -361,22 +400,22 @@ def _wire_photo(studio: Studio, controls: ExploreControls, view: ExploreView, ph
             return gr.skip(), [], 0, error_message(exc)
         note = (f"Found {len(faces)} faces: click the one to edit, then Reconstruct." if len(faces) > 1
                 else "Found the face: Reconstruct finds it in the generator.")
-        return [face.image for face in faces], faces, 0, note
+        return [face.image for face in faces], faces, 0, " ".join([note, *studio.face_notes(faces[0])])
 
     photo.find.click(find, [photo.upload, photo.is_crop, controls.checkpoint],
                      [photo.faces, photo.found, photo.chosen, photo.message], **PRIVATE)
 
-    def choose(event: gr.SelectData):
-        return event.index
+    def choose(faces, event: gr.SelectData):
+        return event.index, " ".join(studio.face_notes(faces[event.index])) or gr.skip()
 
-    photo.faces.select(choose, None, photo.chosen, **PRIVATE)
+    photo.faces.select(choose, photo.found, [photo.chosen, photo.message], **PRIVATE)
 
     skip_controls = [gr.skip()] * len(restore_outputs)
 
     def chosen_face(faces, chosen):  # the gallery's pick, or the last face if the list has shrunk
         return faces[min(int(chosen), len(faces) - 1)]
 
-    def reconstruct(faces, chosen, checkpoint, steps):
+    def reconstruct(path, faces, chosen, checkpoint, steps):
         try:
             if not faces:
                 raise RecipeError("find the faces in a photo first")
@@ -385,28 +424,38 @@ def _wire_photo(studio: Studio, controls: ExploreControls, view: ExploreView, ph
                 if last[0] < total:
                     yield last[1], f"Step {last[0]}/{total}: getting closer…", *skip_controls
             _, image, recipe = last
-            note = "Found it. Every slider now edits your face; 'Paste back' puts it into the photo."
+            view = studio.face_view(studio.open_photo(path), recipe)
+            note = ("Found it. Every slider now edits your own face (shown from your photo, the generator's version "
+                    "small below it); 'Apply the edit to the whole photo' gives your photo back at its size. "
+                    + studio.reconstruction_note(chosen_face(faces, chosen), recipe)).strip()
             if not studio.has_encoder(checkpoint):
                 note += (" This checkpoint has no encoder, so the search started from the best of 64 random faces "
                          "(slower; `python -m gan_art train-encoder` gives it one).")
-            yield image, note, *apply(recipe)
+            yield image, note, *apply(recipe, face_view=str(view))
         except Exception as exc:
             yield gr.skip(), error_message(exc), *skip_controls
 
-    event = photo.reconstruct.click(reconstruct, [photo.found, photo.chosen, controls.checkpoint, photo.steps],
+    event = photo.reconstruct.click(reconstruct, [photo.upload, photo.found, photo.chosen, controls.checkpoint,
+                                                  photo.steps],
                                     [photo.progress, photo.message, *restore_outputs], concurrency_id="invert",
                                     concurrency_limit=1, api_visibility="private")
     photo.stop.click(lambda: "Stopped.", outputs=photo.message, cancels=[event], **PRIVATE)
 
-    def paste(path, faces, chosen, recipe_json):
+    def paste(path, faces, chosen, recipe_json, generator_face):
         try:
             recipe = Recipe.from_json(recipe_json) if recipe_json else None
-            if not faces or recipe is None or not recipe.projected:
+            if not path or recipe is None or not recipe.projected:
                 raise RecipeError("reconstruct a face from the photo first")
-            pasted = studio.paste_face(studio.open_photo(path), chosen_face(faces, chosen), recipe)
+            picture = studio.open_photo(path)
+            if generator_face:
+                if not faces:
+                    raise RecipeError("find the faces in the photo first")
+                pasted = studio.paste_face(picture, chosen_face(faces, chosen), recipe)
+            else:
+                pasted = studio.edit_photo(picture, recipe)
         except Exception as exc:
             return gr.skip(), error_message(exc)
-        return str(pasted), "Your photo with the edited face (download it above)."
+        return str(pasted), "Your photo with the edit, at its own size (download it above)."
 
-    photo.paste.click(paste, [photo.upload, photo.found, photo.chosen, view.recipe], [photo.pasted, photo.message],
-                      **PRIVATE)
+    photo.paste.click(paste, [photo.upload, photo.found, photo.chosen, view.recipe, photo.generator_face],
+                      [photo.pasted, photo.message], **PRIVATE)
