@@ -1,14 +1,13 @@
 """The Repair tab end to end: gradio_client and headless Chromium against the real app."""
 from __future__ import annotations
 
+import gradio_client  # installed with gradio: missing, the install is broken (no skip)
 import numpy as np
 import pytest
 from PIL import Image
 
 from gan_art.devtools import draw_image
 from tests.app_server import ARTIFACTS, load_into_editor, open_browser, submit_until_accepted
-
-gradio_client = pytest.importorskip("gradio_client")
 
 
 def editor(path, layers=()):
@@ -60,7 +59,8 @@ def test_repair_and_find_damage_through_the_named_api(client, tmp_path):
     hole = np.asarray(Image.open(mask)) > 0
     assert np.array_equal(before[~hole], after[~hole]) and note == ""
     found, coverage = client.predict(image=gradio_client.handle_file(str(photo)), api_name="/find_damage")
-    assert Image.open(found).size == (64, 64) and 0 <= coverage <= 1
+    found_mask = np.asarray(Image.open(found).convert("L")) >= 128
+    assert found_mask.shape == (64, 64) and abs(coverage - found_mask.mean()) < 1e-4  # the share it reports
     with pytest.raises(gradio_client.exceptions.AppError, match="whole photo"):
         client.predict(image=gradio_client.handle_file(str(photo)), mask=gradio_client.handle_file(str(full)),
                        api_name="/repair")

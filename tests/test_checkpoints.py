@@ -8,7 +8,7 @@ from gan_art.config import to_dict
 from gan_art.errors import CheckpointError
 from gan_art.explore import generate_seeds
 from gan_art.models import build_generator
-from tests.conftest import tiny_model
+from tests.conftest import REPO, tiny_model
 
 
 def save_tiny(path, arch="stylegan", dtype=None):
@@ -91,3 +91,19 @@ def test_optimizer_state_round_trip():
     assert fresh.param_groups[0]["lr"] == 0.01
     for a, b in zip(opt.state.values(), fresh.state.values()):
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_shipped_configs_record_no_path_of_the_machine_that_trained_them():
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    for config in sorted((REPO / "checkpoints").glob("*/*.json")):
+        absolute = [s for s in strings(json.loads(config.read_text())) if s.startswith(("/", "~"))]
+        assert not absolute, f"{config.relative_to(REPO)} records absolute paths {absolute[:3]}"

@@ -1,17 +1,15 @@
 """EfficientNet-Lite0 forward pass: loading, shapes, determinism and behaviour on real images."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
+from gan_art.data import load_images
+from gan_art.images import decode_image, fit_square
 from gan_art.nets import efficientnet_lite as enl
+from gan_art.paths import REPO
+from gan_art.style import builtin_styles
 
-REPO = Path(__file__).resolve().parents[1]
-# shared/ sits in or beside the checkout depending on the machine; the first that exists wins
-_CANDIDATES = (REPO / "shared" / "data", REPO.parent / "shared" / "data", Path("/work/shared/data"))
-SHARED_DATA = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[-1])
 PINWHEEL = 723  # ImageNet class index; Munch's "Udnie" is read as a pinwheel with high confidence
 
 
@@ -78,14 +76,10 @@ def test_missing_weights_package_says_how_to_install(monkeypatch: pytest.MonkeyP
 
 
 def test_real_images_behave_like_imagenet_features(model: enl.EfficientNetLite0) -> None:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"{SHARED_DATA} absent")
-    from gan_art.data import load_images
-    from gan_art.images import decode_image, fit_square
-
-    paintings = torch.stack([torch.tensor(fit_square(decode_image(SHARED_DATA / "styles" / n), 256))
-                             for n in ("udnie.jpg", "starry-night.jpg", "great-wave.jpg")])
-    faces, _ = load_images(SHARED_DATA / "utkface" / "train-128.zip", 128, max_images=2)
+    # the paintings and faces that ship with the app, so this runs on every machine
+    paintings = torch.stack([torch.tensor(fit_square(decode_image(path), 256)) for path in (
+        builtin_styles()[n] for n in ("udnie", "starry-night", "great-wave"))])
+    faces, _ = load_images(REPO / "data" / "holdout-faces-128.zip", 128, max_images=2)
     with torch.no_grad():
         x = torch.cat([enl.preprocess(paintings), enl.preprocess(faces)])  # sizes differ
         probs = model(x).softmax(dim=1)

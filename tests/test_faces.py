@@ -99,10 +99,18 @@ def test_inversion_streams_a_closer_likeness_and_its_recipe_edits_and_round_trip
 
 def test_stopping_an_inversion_stops_at_once(studio):
     face = studio.face_crop(generated_face(studio, 3, 64), FACE)
-    stream = studio.invert_face(face, FACE, steps=2000)
-    first = next(stream)
-    stream.close()
-    assert first[0] == 0
+    calls = []
+    hook = studio.model(FACE).generator.synthesis.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        stream = studio.invert_face(face, FACE, steps=2000)
+        first = next(stream)
+        done = len(calls)
+        stream.close()  # what the app's Stop does
+        assert first[0] == 0 and done > 0 and len(calls) == done  # no optimisation step ran after the stop
+        with pytest.raises(StopIteration):
+            next(stream)
+    finally:
+        hook.remove()
     with pytest.raises(RecipeError, match="steps"):
         next(studio.invert_face(face, FACE, steps=5000))
 

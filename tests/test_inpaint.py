@@ -55,7 +55,7 @@ def test_feathering_smooths_the_seam_and_stays_inside_the_mask():
     def seam(out):  # mean jump across the hole's top edge (row 9 outside, row 10 inside)
         return np.abs(out[10, 10:50] - out[9, 10:50]).mean()
 
-    assert seam(soft) <= seam(hard)
+    assert seam(soft) < 0.9 * seam(hard)  # measured 10.6 vs 13.6; without feathering they are equal
 
 
 def holes_with_every_kind_of_path(side: int) -> np.ndarray:

@@ -2,13 +2,10 @@
 import re
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from gan_art.data import load_images
 from gan_art.paths import REPO
-
-pytest.importorskip("gradio_client")
 
 
 def python_example() -> str:

@@ -16,7 +16,7 @@ def test_train_checkpoint_and_resume(image_folder, tmp_path, kind):
     first = train_repair(cfg, log=lambda line: None)
     assert step_of(first) == 3
     config = read_config(first, kind)
-    assert config["model"] == {**TINY[kind]} | config["model"] and config["training_state"]["opt"]
+    assert all(config["model"][k] == v for k, v in TINY[kind].items()) and config["training_state"]["opt"]
     resumed = train_repair(RepairTrainConfig(**{**cfg.__dict__, "steps": 5}), log=lambda line: None)
     assert step_of(resumed) == 5 and [m["step"] for m in RunDir(cfg.out).read_metrics()] == [1, 2, 3, 4, 5]
     network = (load_inpainter if kind == "inpainter" else load_segmenter)(resumed)
