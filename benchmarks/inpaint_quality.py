@@ -19,10 +19,13 @@ relative L1 on relu1_1..relu4_1 at 128 px; lower = closer), the mean colour erro
 the fill's mean RGB is from the truth's, per hole), and for the learned method the seam ratio: gradient
 energy inside holes on a 64 px grid of lines (where tile edges would fall) over the energy elsewhere inside
 holes (1.0 = no seams). One JSON line per size/family/band, then a summary line of learned - Telea (dB).
+``--fill-upscaler DETAIL`` adds ``learned_upscaled``: the same fill, brought back from its reduced scale by the
+face upscaler instead of bicubic.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -39,8 +42,9 @@ from gan_art.inpaint import load_inpainter, repair
 from gan_art.machine import machine_info
 from gan_art.metrics import psnr, ssim
 from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
-from gan_art.paths import CHECKPOINTS, INPAINTER, SHARED_DATA
+from gan_art.paths import CHECKPOINTS, INPAINTER, SHARED_DATA, UPSCALER
 from gan_art.repair_training import is_holdout, is_validation
+from gan_art.upscale import FaceUpscaler
 
 DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
 METHODS = ("learned", "telea", "ns")
@@ -149,7 +153,13 @@ def main() -> None:
     parser.add_argument("--photos", nargs="+", help="folders of images to use instead of the held-out faces")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", default=str(CHECKPOINTS / INPAINTER), help="inpainter checkpoint folder")
+    parser.add_argument("--fill-upscaler", metavar="DETAIL", type=float, default=None,
+                        help="also score 'learned_upscaled': fills made at a reduced scale brought back by the face "
+                             "upscaler at this detail instead of bicubic")
     args = parser.parse_args()
+    methods = METHODS + (("learned_upscaled",) if args.fill_upscaler is not None else ())
+    enlarge = (functools.partial(FaceUpscaler(CHECKPOINTS / UPSCALER).enlarge_to, detail=args.fill_upscaler)
+               if args.fill_upscaler is not None else None)
     if args.photos:
         photos = [decode_image(path) for folder in args.photos for path in sorted(Path(folder).iterdir())
                   if path.suffix.lower() in (".jpg", ".jpeg", ".png")]
@@ -166,7 +176,7 @@ def main() -> None:
         for family in args.families:
             rng = np.random.default_rng([args.seed, size, ["ours", "unseen"].index(family)])
             for low, high in HOLE_BANDS:
-                scores = {m: {"psnr": [], "ssim": [], "vgg": [], "colour": []} for m in METHODS}
+                scores = {m: {"psnr": [], "ssim": [], "vgg": [], "colour": []} for m in methods}
                 seams = []
                 for face in held_out:
                     clean = np.asarray(face.resize((size, size), Image.Resampling.BICUBIC))
@@ -174,8 +184,10 @@ def main() -> None:
                     damaged = clean.copy()
                     damaged[hole] = 255
                     mask = Image.fromarray(hole.astype(np.uint8) * 255)
-                    for method in METHODS:
-                        out = np.asarray(repair(Image.fromarray(damaged), mask, method, model=model).image)
+                    for method in methods:
+                        upscaled = method == "learned_upscaled"
+                        out = np.asarray(repair(Image.fromarray(damaged), mask, "learned" if upscaled else method,
+                                                model=model, enlarge=enlarge if upscaled else None).image)
                         a, b = (torch.from_numpy(np.array(x)).permute(2, 0, 1) for x in (out, clean))
                         scores[method]["psnr"].append(psnr(a, b))
                         scores[method]["ssim"].append(ssim(a, b))

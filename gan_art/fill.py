@@ -163,9 +163,10 @@ def feather_edges(filled: np.ndarray, hole: np.ndarray, feather: float) -> np.nd
     return out
 
 
-def learned_fill(model, image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, str]:
+def learned_fill(model, image: np.ndarray, hole: np.ndarray, enlarge=None) -> tuple[np.ndarray, str]:
     """``image`` (H, W, 3) uint8 with every hole pixel filled by the network; a note when holes were filled at
-    a reduced scale. Pixels under the hole must already be blanked (the fill never reads them)."""
+    a reduced scale. Pixels under the hole must already be blanked (the fill never reads them). ``enlarge``
+    ((h, w, 3) uint8, (W, H) -> (H, W, 3) uint8) brings a reduced-scale fill back; default bicubic."""
     out = image.copy()
     reduced = []
     for region in hole_regions(hole):
@@ -182,7 +183,9 @@ def learned_fill(model, image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray
             small = (small / np.maximum(known, 1e-6)[..., None]).round().clip(0, 255).astype(np.uint8)
             small_hole = known < 0.5
             small[small_hole] = 0
-            filled = cv2.resize(fill_crop(model, small, small_hole), (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
+            small_filled, size = fill_crop(model, small, small_hole), (x1 - x0, y1 - y0)
+            filled = (enlarge(small_filled, size) if enlarge is not None
+                      else cv2.resize(small_filled, size, interpolation=cv2.INTER_CUBIC))
             reduced.append(scale)
         else:
             filled = fill_crop(model, crop, crop_hole)

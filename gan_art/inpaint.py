@@ -67,8 +67,9 @@ def classical_fill(image: np.ndarray, hole: np.ndarray, method: str, radius: int
 
 
 def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feather: float = 0.0,
-           model=None) -> RepairResult:
-    """Repair the white region of ``mask`` in ``image`` (RGB); output has the input's size."""
+           model=None, enlarge=None) -> RepairResult:
+    """Repair the white region of ``mask`` in ``image`` (RGB); output has the input's size. ``enlarge``: how the
+    learned method brings a fill made at a reduced scale back to the photo's (see :func:`learned_fill`)."""
     if method not in METHODS:
         raise RepairError(f"method must be one of {', '.join(METHODS)}")
     original = np.asarray(image.convert("RGB"))
@@ -82,7 +83,7 @@ def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feath
     blanked[hole] = 0  # no method may read what it is repairing
     note = ""
     if method == "learned":
-        filled, note = learned_fill(model or load_inpainter(), blanked, hole)
+        filled, note = learned_fill(model or load_inpainter(), blanked, hole, enlarge)
     else:
         filled = classical_fill(blanked, hole, method)
     filled[~hole] = original[~hole]

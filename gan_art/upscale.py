@@ -11,13 +11,14 @@ import hashlib
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
 
 from gan_art.checkpoints import KINDS, load_network
 from gan_art.errors import ConfigError, ImageError
-from gan_art.images import pil_to_tensor, tensor_to_pil, to_float, to_uint8
+from gan_art.images import to_float, to_uint8
 from gan_art.models.upscaler import Upscaler, UpscalerPair, blend_weights
 
 DEFAULT_DETAIL = 0.6  # chosen on validation faces (benchmarks/upscale_quality.py --split validation)
@@ -78,16 +79,22 @@ class FaceUpscaler:
         return out.clamp(-1, 1)
 
     def enlarge(self, image: Image.Image, passes: int = 1, detail: float = DEFAULT_DETAIL) -> Image.Image:
-        """An RGB image enlarged ``scale ** passes`` times."""
-        x = pil_to_tensor(image) * 2 - 1
+        """An image enlarged ``scale ** passes`` times, as RGB."""
+        return Image.fromarray(self.enlarge_array(np.asarray(image.convert("RGB")), detail, passes))
+
+    def enlarge_array(self, image: np.ndarray, detail: float = DEFAULT_DETAIL, passes: int = 1) -> np.ndarray:
+        """(H, W, 3) uint8 -> (sH, sW, 3) uint8 (``scale ** passes`` times larger)."""
+        x = to_float(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])  # a copy: PIL arrays are read-only
         for _ in range(passes):
             x = self(x, detail)
-        return tensor_to_pil((x + 1) / 2)
+        return to_uint8(x)[0].permute(1, 2, 0).numpy()
 
-    def enlarge_array(self, image: np.ndarray, detail: float = DEFAULT_DETAIL) -> np.ndarray:
-        """(H, W, 3) uint8 -> (sH, sW, 3) uint8, enlarged once."""
-        x = to_float(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None])
-        return to_uint8(self(x, detail))[0].permute(1, 2, 0).numpy()
+    def enlarge_to(self, image: np.ndarray, size: tuple[int, int], detail: float = DEFAULT_DETAIL) -> np.ndarray:
+        """(h, w, 3) uint8 -> (H, W, 3) at ``size`` (W, H): network passes until it is at least that large, then
+        an area resize down to it."""
+        while image.shape[1] < size[0] or image.shape[0] < size[1]:
+            image = self.enlarge_array(image, detail)
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 @functools.lru_cache(maxsize=2)
@@ -111,4 +118,4 @@ def upscale_photo(photo: Image.Image, upscaler: FaceUpscaler, scale: int = 2, de
         note = (f"The photo ({photo.width}x{photo.height}) was shrunk to {size[0]}x{size[1]} first, so that the "
                 f"{scale}x result stays within {max_side} px.")
         photo = photo.resize(size, Image.Resampling.LANCZOS)
-    return upscaler.enlarge(photo.convert("RGB"), 1 if scale == 2 else 2, detail), note
+    return upscaler.enlarge(photo, 1 if scale == 2 else 2, detail), note
