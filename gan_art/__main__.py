@@ -37,7 +37,8 @@ from gan_art.rundir import RunDir, register_process
 from gan_art.runs import find_runs, stop_run
 from gan_art.studio import Studio
 from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
-from gan_art.training import choose_precision, load_run_config, resolve_device, run_from_checkpoint, train
+from gan_art.training import (MACHINE_SETTINGS, choose_precision, load_run_config, resolve_device,
+                              run_from_checkpoint, train)
 from gan_art.upscale import DEFAULT_DETAIL, load_upscaler, upscale_photo
 from gan_art.upscale_training import UpscaleTrainConfig, train_upscaler
 from gan_art.worker import StopRequests
@@ -87,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         cfg = run_from_checkpoint(args.resume_from, train_values.pop("out"), **train_values)
         args.resume = cfg.out
     elif args.resume:
-        cfg = load_run_config(args.resume, steps=train_values.get("steps"), threads=train_values.get("threads"))
+        cfg = load_run_config(args.resume, **{k: train_values.get(k) for k in ("steps", *MACHINE_SETTINGS)})
         cfg = dataclasses.replace(cfg, out=args.resume)
     else:
         if not train_values.get("data"):

@@ -64,6 +64,13 @@ def machine_info(device: torch.device | str = "cpu") -> dict:
     return info
 
 
+def machine_identity() -> str:
+    """Which machine this is, for telling a run moved here from the one that chose its settings: the
+    hardware and ISA limits, not the thread count or the torch version (those are settings or upgrades)."""
+    limits = ",".join(f"{k}={os.environ[k]}" for k in ISA_ENV if os.environ.get(k))
+    return f"{cpu_name()}|{os.cpu_count()} cores|{gpu_name() or 'no GPU'}|{limits}"
+
+
 def machine_key(device: torch.device | str = "cpu", threads: int | None = None) -> str:
     """Identifies the speed-relevant machine setup: CPU or GPU model, ISA limits, threads (default: this
     process's torch threads), torch version."""

@@ -48,6 +48,10 @@ class RunDir:
         return self.path / "train_config.json"
 
     @property
+    def machine_file(self) -> Path:
+        return self.path / "machine.json"
+
+    @property
     def status_file(self) -> Path:
         return self.path / "status.json"
 

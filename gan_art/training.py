@@ -29,6 +29,7 @@ from gan_art.data import load_images
 from gan_art.errors import TrainingError
 from gan_art.explore import sample_images
 from gan_art.images import image_grid, save_png, to_float
+from gan_art.machine import machine_identity
 from gan_art.metrics import swd
 from gan_art.models import build_discriminator, build_generator
 from gan_art.precision import PrecisionChoice, choose
@@ -39,6 +40,9 @@ from gan_art.train_state import TrainingState, autocast
 SAMPLE_SEED_OFFSET = 0x5EED  # the fixed sample-grid latents (the weights use cfg.seed itself)
 DATA_SEED_STRIDE = 1000  # batches and augmentation: cfg.seed * STRIDE + rank + resume step, new after each resume
 QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality score
+# Settings that belong to the machine a run trains on, not to the run: a run continued from a checkpoint
+# made elsewhere, or moved to another machine, decides them here (their defaults) unless the user sets them.
+MACHINE_SETTINGS = ("precision", "threads", "device")
 
 
 @dataclass
@@ -374,6 +378,7 @@ class _Loop:
     def run_until_done(self) -> Path | None:
         if self.is_main:
             save_json(self.run.config_file, to_dict(self.cfg))
+            save_json(self.run.machine_file, {"machine": machine_identity()})
             self.run.write_status("starting", step=self.trainer.step, steps=self.cfg.steps, pid=os.getpid(),
                                   message="loading data")
         self.trainer.load_data()
@@ -419,12 +424,14 @@ def run_from_checkpoint(checkpoint: str | Path, out: str | Path, **overrides) ->
     """Start a run directory at ``out`` from a checkpoint folder (e.g. a shipped one with its training state).
 
     The checkpoint's own training config is used (``overrides`` such as steps or data applied) and the
-    step count carries on; optimiser moments start afresh when the checkpoint does not have them.
+    step count carries on; optimiser moments start afresh when the checkpoint does not have them. Its
+    machine settings are not: they are decided here unless given in ``overrides``.
     """
     config = read_config(Path(checkpoint))
     if not (Path(checkpoint) / STATE_FILE).is_file() or "train" not in config:
         raise TrainingError(f"{checkpoint} has no training state to continue from")
-    values = {**config["train"], "model": config["model"], "out": str(out)}
+    run_values = {k: v for k, v in config["train"].items() if k not in MACHINE_SETTINGS}
+    values = {**run_values, "model": config["model"], "out": str(out)}
     values.update({k: v for k, v in overrides.items() if v is not None})
     cfg = from_dict(TrainConfig, values)
     run = RunDir(out)
@@ -436,10 +443,15 @@ def run_from_checkpoint(checkpoint: str | Path, out: str | Path, **overrides) ->
 
 
 def load_run_config(run_dir: str | Path, **overrides) -> TrainConfig:
-    """The TrainConfig saved in a run directory, with ``overrides`` applied (e.g. more steps)."""
-    path = RunDir(run_dir).config_file
-    if not path.is_file():
+    """The TrainConfig saved in a run directory, with ``overrides`` applied (e.g. more steps).
+
+    A run that last trained on another machine gets this machine's defaults for its machine settings.
+    """
+    run = RunDir(run_dir)
+    if not run.config_file.is_file():
         raise TrainingError(f"{run_dir} is not a run directory (no train_config.json)")
-    values = json.loads(path.read_text())
+    values = json.loads(run.config_file.read_text())
+    if run.machine_file.is_file() and json.loads(run.machine_file.read_text()).get("machine") != machine_identity():
+        values = {k: v for k, v in values.items() if k not in MACHINE_SETTINGS}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return from_dict(TrainConfig, values)

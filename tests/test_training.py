@@ -9,7 +9,7 @@ from gan_art.checkpoints import load_generator, read_config
 from gan_art.errors import DatasetError, TrainingError
 from gan_art.rundir import RunDir, step_of
 from gan_art.training import train
-from tests.conftest import tiny_train_config
+from tests.conftest import REPO, tiny_train_config
 
 
 @pytest.mark.parametrize("arch", ["stylegan", "dcgan"])
@@ -93,6 +93,29 @@ def test_saved_train_config_round_trips(image_folder, tmp_path):
     assert load_run_config(cfg.out) == cfg
     assert json.loads(RunDir(cfg.out).config_file.read_text())["model"]["arch"] == "stylegan"
     assert load_run_config(cfg.out, steps=9).steps == 9
+
+
+def test_machine_settings_are_decided_on_the_machine_that_trains(image_folder, tmp_path):
+    """The shipped face model was trained with bf16 on one thread; continued on another machine those
+    settings would cost it 20x (issue 24), so a run from a checkpoint or a moved run decides them here."""
+    from gan_art.training import load_run_config, run_from_checkpoint
+
+    shipped = json.loads((REPO / "checkpoints" / "faces" / "config.json").read_text())["train"]
+    assert (shipped["precision"], shipped["threads"]) == ("bf16", 1)  # what would be inherited
+    fresh = run_from_checkpoint(REPO / "checkpoints" / "faces", tmp_path / "from-faces", steps=1)
+    assert (fresh.precision, fresh.threads, fresh.device) == ("auto", 0, "auto")
+    assert fresh.r1_gamma == shipped["r1_gamma"] and fresh.steps == 1  # the run's own settings do carry over
+    chosen = run_from_checkpoint(REPO / "checkpoints" / "faces", tmp_path / "chosen", precision="fp32", threads=2)
+    assert (chosen.precision, chosen.threads) == ("fp32", 2)
+
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=2)  # fp32 on one thread, device auto
+    train(cfg)
+    assert load_run_config(cfg.out) == cfg  # same machine: kept
+    machine = RunDir(cfg.out).machine_file
+    machine.write_text(json.dumps({"machine": "another CPU|64 cores|no GPU|"}))
+    moved = load_run_config(cfg.out)
+    assert (moved.precision, moved.threads) == ("auto", 0) and moved.steps == cfg.steps
+    assert load_run_config(cfg.out, threads=1).threads == 1  # unless the user sets them
 
 
 @pytest.mark.gpu
