@@ -64,7 +64,8 @@ def time_round_trip(url: str, checkpoint: str, updates: int) -> list[float]:
                 received = b""
                 for chunk in response.iter_bytes():
                     received += chunk
-                    if b'"process_completed"' in received:
+                    done = received.find(b'"process_completed"')
+                    if done >= 0 and b"\n\n" in received[done:]:  # the whole message, not its first chunk
                         break
             if b'"success":true' not in received:
                 raise RuntimeError(f"render failed: {received[-300:]!r}")

@@ -92,8 +92,9 @@ def main() -> None:
         fake = sample_images(generator.generator, z)
         generated = {"faces": len(pool), "real_faces_from": f"{args.split} then the other held-out split",
                      "64px_generator": swd(resize_batch(pool, 64), fake)}
-        for name, big in {"lanczos": resize_batch(fake, 128)} | {f"detail_{d:g}": upscaled(upscaler, fake, d)
-                                                                   for d in details}.items():
+        enlarged = {"lanczos": resize_batch(fake, 128)} | {f"detail_{d:g}": upscaled(upscaler, fake, d)
+                                                            for d in details}
+        for name, big in enlarged.items():
             generated[name] = {"swd128": swd(pool, big), "swd64_shrunk_back": swd(resize_batch(pool, 64),
                                                                                   resize_batch(big, 64))}
         result["generator_faces"] = generated

@@ -15,7 +15,8 @@ from gan_art.errors import ImageError
 from gan_art.explore import recipe_from_png
 from gan_art.faces import Face, find_faces
 from gan_art.photo_edit import aligned_view, carry_edit, check_transform, edit_warnings, edited_view
-from gan_art.studio import Studio
+from gan_art.faces import AlignedFace
+from gan_art.studio import POOR_RECONSTRUCTION, Recipe, Studio
 from tests.conftest import REPO
 from tests.test_faces import photo_with_faces
 
@@ -85,3 +86,15 @@ def test_cli_edit_writes_the_whole_photo_and_a_recipe_that_replays_it(studio, tm
     assert np.array_equal(np.asarray(studio.edited_photo(photo, recipe)), edited)  # recipe + photo = the edit
     assert main(["edit", "--image", str(photo_path), "--out", str(out), "--direction", "age:2"]) == 2
     assert find_faces(Image.open(out))  # the failed call left the earlier output alone
+
+
+def test_a_face_the_model_cannot_reconstruct_is_named(studio):
+    """The generator's own face is reconstructed exactly; another face under the same latent is far beyond the
+    threshold (the p90 of 30 hold-out faces after a real reconstruction), so the user hears of it before editing."""
+    recipe = Recipe(checkpoint=FACE, seed=3)
+    own, _ = studio.render(recipe)
+    other, _ = studio.render(Recipe(checkpoint=FACE, seed=5))
+    assert studio.reconstruction_note(AlignedFace(Image.fromarray(own), TRANSFORM, None), recipe) == ""
+    stranger = AlignedFace(Image.fromarray(other), TRANSFORM, None)
+    assert studio.reconstruction_distance(stranger, recipe) > 1.5 * POOR_RECONSTRUCTION
+    assert "reconstructs this face poorly" in studio.reconstruction_note(stranger, recipe)
