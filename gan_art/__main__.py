@@ -38,7 +38,7 @@ from gan_art.runs import find_runs, stop_run
 from gan_art.studio import Studio
 from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
 from gan_art.training import (MACHINE_SETTINGS, choose_precision, load_run_config, resolve_device,
-                              run_from_checkpoint, train)
+                              run_from_checkpoint, train, transfer_config)
 from gan_art.upscale import DEFAULT_DETAIL, load_upscaler, upscale_photo
 from gan_art.upscale_training import UpscaleTrainConfig, train_upscaler
 from gan_art.worker import StopRequests
@@ -82,7 +82,13 @@ def _given(args: argparse.Namespace, cls: type) -> dict:
 def cmd_train(args: argparse.Namespace) -> None:
     train_values = _given(args, TrainConfig)
     model_values = _given(args, ModelConfig)
-    if args.resume_from:
+    if args.start_from:
+        if not (train_values.get("data") and train_values.get("out")):
+            raise ConfigError("--start-from needs --data (your images) and --out (the new run directory)")
+        cfg = transfer_config(args.start_from, **train_values, model=model_values)
+        if Path(cfg.out).joinpath("checkpoints").is_dir() and any(Path(cfg.out, "checkpoints").iterdir()):
+            raise ConfigError(f"{cfg.out} already holds a run; pass --resume {cfg.out} to continue it")
+    elif args.resume_from:
         if not train_values.get("out"):
             raise ConfigError("--resume-from needs --out, the new run directory")
         cfg = run_from_checkpoint(args.resume_from, train_values.pop("out"), **train_values)
@@ -390,8 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataclass_flags(p, TrainConfig, skip=("model",))
     _add_dataclass_flags(p, ModelConfig)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    p.add_argument("--start-from", metavar="CHECKPOINT",
+                   help="fine-tune a trained model (e.g. checkpoints/faces) on --data with the transfer recipe "
+                        "(its architecture, FreezeD, full DiffAugment); a new run at step 0")
     p.add_argument("--resume-from", metavar="CHECKPOINT",
-                   help="start a new run (--out) from a checkpoint exported with --with-training-state")
+                   help="continue a checkpoint exported with --with-training-state in a new run (--out), "
+                        "with its own recipe and step count")
 
     p = command("probe-precision", "time a training step in each precision on this machine and say what "
                 "--precision auto chooses (cached per machine and model)", cmd_probe_precision)

@@ -36,6 +36,10 @@ class TrainConfig:
     augment: str = "color,translation,cutout"  # DiffAugment policy, comma separated; "" disables
     ema_kimg: float = 10.0  # half-life of the generator EMA, in thousands of images; 0 disables
     ema_rampup: float = 0.05  # EMA half-life is at most this fraction of images seen so far
+    init_from: str = ""  # a checkpoint folder (with its training state) whose G, D and EMA start this run at step 0,
+    # with fresh optimisers: transfer from a trained model; "" trains from scratch
+    freeze_d: int = 0  # with init_from: keep the discriminator's first N blocks (the image side) as the parent's
+    # (FreezeD); 0 trains all of it
     precision: str = "auto"  # forward-pass autocast: "auto" (fastest measured on this machine), "fp32", "bf16", "fp16"
     channels_last: bool = True  # NHWC memory layout (faster convolutions on most back ends)
     compile: bool = False  # wrap the models in torch.compile
@@ -63,6 +67,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ConfigError("learning rates must be positive")
+        if self.freeze_d < 0 or (self.freeze_d and not self.init_from):
+            raise ConfigError("freeze_d needs init_from (a trained discriminator to keep) and must be >= 0")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
         unknown = set(filter(None, self.augment.split(","))) - set(POLICIES)

@@ -73,17 +73,24 @@ class TrainingState:
         if checkpoint is None:
             return None
         config = read_config(checkpoint)
+        tensors = self.load_modules(checkpoint)
+        meta = config.get("training_state") or config.get("optimizers") or {}  # "optimizers": runs before 0.2
+        for name, optimizer in self.optimizers.items():
+            if meta.get(name):
+                unflatten_optimizer(name, optimizer, tensors, meta[name])
+        return config
+
+
+    def load_modules(self, checkpoint: Path) -> dict[str, torch.Tensor]:
+        """Every module's weights from ``checkpoint`` (a run's or an exported one with its training state);
+        returns all its tensors, optimiser moments included."""
         tensors = read_tensors(checkpoint / STATE_FILE)
         if not any(k.startswith(self.weights + ".") for k in tensors):
             tensors |= {f"{self.weights}.{k}": v for k, v in read_tensors(checkpoint / self.weights_file).items()}
         for name, module in self.modules.items():
             part = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
             load_weights(module, part, checkpoint / STATE_FILE)
-        meta = config.get("training_state") or config.get("optimizers") or {}  # "optimizers": runs before 0.2
-        for name, optimizer in self.optimizers.items():
-            if meta.get(name):
-                unflatten_optimizer(name, optimizer, tensors, meta[name])
-        return config
+        return tensors
 
 
 class StepTrainer(Protocol):

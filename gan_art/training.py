@@ -32,6 +32,7 @@ from gan_art.images import image_grid, save_png, to_float
 from gan_art.machine import machine_identity
 from gan_art.metrics import swd
 from gan_art.models import build_discriminator, build_generator
+from gan_art.models.config import ModelConfig
 from gan_art.precision import PrecisionChoice, choose
 from gan_art.rundir import STEP_NAME, RunDir
 from gan_art.train_state import TrainingState, autocast
@@ -43,6 +44,8 @@ QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality scor
 # Settings that belong to the machine a run trains on, not to the run: a run continued from a checkpoint
 # made elsewhere, or moved to another machine, decides them here (their defaults) unless the user sets them.
 MACHINE_SETTINGS = ("precision", "threads", "device")
+# Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
+TRANSFER_RECIPE = dict(freeze_d=2, augment="color,translation,cutout", mirror=True, ema_kimg=10.0, ema_rampup=0.05)
 
 
 @dataclass
@@ -118,9 +121,13 @@ class GanModels:
         self.G = build_generator(cfg.model).to(device, memory_format=self.memory_format)
         self.D = build_discriminator(cfg.model).to(device, memory_format=self.memory_format)
         self.G_ema = losses.make_ema(self.G)
+        frozen = [self.D.from_rgb, *list(self.D.blocks)[:cfg.freeze_d]] if cfg.freeze_d else []
+        for module in frozen:
+            module.requires_grad_(False)
+        self.d_trainable = [p for p in self.D.parameters() if p.requires_grad]
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d_trainable, lr=cfg.lr_d, betas=betas)
         self.G_train, self.D_train = self.G, self.D
         self.set_precision(precision)
 
@@ -165,7 +172,8 @@ class GanModels:
             loss_g = losses.g_loss(self.D_train(augment(fake)))
         self.opt_g.zero_grad(set_to_none=True)
         scaler.scale(loss_g).backward()
-        self.D.requires_grad_(True)
+        for parameter in self.d_trainable:  # the frozen blocks (FreezeD) stay frozen
+            parameter.requires_grad_(True)
         average_gradients(self.G)
         scaler.step(self.opt_g)
         scaler.update()
@@ -217,6 +225,8 @@ class _Trainer:
         if config is not None:
             self.step, self.images_seen = config["step"], config["images_seen"]
             self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
+        elif cfg.init_from:
+            self.state.load_modules(parent_checkpoint(cfg))
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
         if cfg.compile:
@@ -418,6 +428,38 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
     if trainer.dist.world_size > 1:
         dist.barrier()
     return final if trainer.dist.is_main else None
+
+
+def parent_checkpoint(cfg: TrainConfig) -> Path:
+    """``cfg.init_from``, checked to be a checkpoint this run's model can start from."""
+    parent = Path(cfg.init_from)
+    if not (parent / STATE_FILE).is_file():
+        raise TrainingError(f"{parent} has no training state (its discriminator) to start a run from")
+    model = to_dict(from_dict(ModelConfig, read_config(parent).get("model", {})))
+    wanted = to_dict(cfg.model)
+    if model != wanted:
+        differs = ", ".join(f"{k} {model[k]!r} there, {v!r} here" for k, v in wanted.items() if model[k] != v)
+        raise TrainingError(f"cannot start from {parent.name}: its architecture differs ({differs}); "
+                            f"train at its resolution and size, or from scratch")
+    return parent
+
+
+def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> TrainConfig:
+    """The recipe for training on a small set of one's own images starting from a trained model ``parent``:
+    its architecture and optimiser settings, its weights at step 0 (so the EMA ramps up from this run's own
+    images), FreezeD, DiffAugment at full strength and mirroring. ``overrides`` (not None) replace any field."""
+    config = read_config(Path(parent))
+    if "train" not in config:
+        raise TrainingError(f"{parent} has no training config to start a run from")
+    kept = ("lr_g", "lr_d", "beta1", "beta2", "r1_gamma", "r1_interval")
+    values = {k: v for k, v in config["train"].items() if k in kept}
+    model = {**config["model"], **(overrides.pop("model", None) or {})}  # a change is refused below, clearly
+    values |= dict(TRANSFER_RECIPE, data=str(data), out=str(out), model=model, init_from=str(parent),
+                   data_license=f"your images, on a model trained on {config.get('license') or 'unknown data'}")
+    values |= {k: v for k, v in overrides.items() if v is not None}
+    cfg = from_dict(TrainConfig, values)
+    parent_checkpoint(cfg)
+    return cfg
 
 
 def run_from_checkpoint(checkpoint: str | Path, out: str | Path, **overrides) -> TrainConfig:

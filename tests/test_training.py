@@ -118,6 +118,30 @@ def test_machine_settings_are_decided_on_the_machine_that_trains(image_folder, t
     assert load_run_config(cfg.out, threads=1).threads == 1  # unless the user sets them
 
 
+def test_a_transfer_run_starts_from_the_parent_with_its_first_discriminator_blocks_frozen(image_folder, tmp_path):
+    from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
+    from gan_art.training import transfer_config
+
+    parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=3)
+    train(parent_run)
+    parent = export_checkpoint(RunDir(parent_run.out).latest_checkpoint(), tmp_path / "parent-model",
+                               with_training_state=True)
+    cfg = transfer_config(parent, str(image_folder), str(tmp_path / "child"), steps=2, freeze_d=1, batch_size=4,
+                          sample_every=1, sample_grid=2, precision="fp32", threads=1)
+    assert cfg.model == parent_run.model and cfg.init_from == str(parent)
+    final = train(cfg)
+    assert read_config(final)["step"] == 2  # a new run: its own step count
+    before, after = read_tensors(parent / STATE_FILE), read_tensors(final / STATE_FILE)
+    frozen = [k for k in after if k.startswith(("D.from_rgb.", "D.blocks.0."))]
+    trained = [k for k in after if k.startswith("D.") and k not in frozen and "weight" in k]
+    assert frozen and all(torch.equal(after[k].float(), before[k].float()) for k in frozen)
+    assert any(not torch.equal(after[k].float(), before[k].float()) for k in trained)
+    with pytest.raises(TrainingError, match="resolution 16 there, 32 here"):
+        transfer_config(parent, str(image_folder), str(tmp_path / "other"), model={"resolution": 32})
+    with pytest.raises(TrainingError, match="no training state"):
+        transfer_config(REPO / "checkpoints" / "faces-dcgan", str(image_folder), str(tmp_path / "x"))
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_tiny_run_trains_on_the_gpu_with_precision_auto(image_folder, tmp_path):
