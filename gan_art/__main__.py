@@ -37,8 +37,15 @@ from gan_art.rundir import RunDir, register_process
 from gan_art.runs import find_runs, stop_run
 from gan_art.studio import Studio
 from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
-from gan_art.training import (MACHINE_SETTINGS, choose_precision, load_run_config, resolve_device,
-                              run_from_checkpoint, train, transfer_config)
+from gan_art.training import (
+    MACHINE_SETTINGS,
+    choose_precision,
+    load_run_config,
+    resolve_device,
+    run_from_checkpoint,
+    train,
+    transfer_config,
+)
 from gan_art.upscale import DEFAULT_DETAIL, load_upscaler, upscale_photo
 from gan_art.upscale_training import UpscaleTrainConfig, train_upscaler
 from gan_art.worker import StopRequests

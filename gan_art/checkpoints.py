@@ -294,6 +294,8 @@ def model_card(name: str, config: dict) -> str:
         f"# {name}", "",
         f"- Architecture: {architecture}",
         f"- Training: {training}",
+        *([f"- Fine-tuned from: `{Path(parent).name}` (its weights at step 0, transfer recipe)"]
+          if (parent := config.get("train", {}).get("init_from")) else []),
         f"- Data: {images} images from `{Path(str(data.get('source', '?'))).name}` "
         f"({data.get('num_skipped', 0)} files skipped)",
         f"- Licence of the training data: {config.get('license', 'unknown')}",

@@ -92,6 +92,37 @@ def labelled_directions(generator: nn.Module, classifier: nn.Module, num_samples
     return result
 
 
+ATTRIBUTE_OUTPUT = {"gender": 0, "age": 1}  # the attribute classifier's output for each labelled direction
+KEEP_INHERITED = 0.8  # a parent's labelled direction stays if it moves its attribute on this share of faces
+
+
+def moved_share(generator: nn.Module, direction: Direction, classifier: nn.Module, num_faces: int = 200,
+                amount: float = 2.0, seed: int = 2) -> float:
+    """Share of ``num_faces`` generated faces whose classifier score for the direction's attribute goes the
+    asked way when the direction is applied at ``amount``."""
+    w = sample_w(generator, num_faces, seed).to(next(generator.parameters()).device)
+    output = ATTRIBUTE_OUTPUT[direction.name]
+    with torch.no_grad():
+        scores = [predict(classifier, to_uint8(generator.synthesis(x[:, None, :].expand(-1, generator.num_ws, -1))))
+                  [:, output] for x in (w, w + amount * direction.vector.to(w))]
+    return float((scores[1] > scores[0]).float().mean())
+
+
+def inherited_directions(generator: nn.Module, parent: list[Direction], classifier: nn.Module,
+                         parent_name: str, num_faces: int = 200) -> list[Direction]:
+    """The parent model's labelled directions that still move their attribute on a fine-tuned model (measured
+    on its own faces), described with what was measured."""
+    kept = []
+    for direction in parent:
+        if direction.kind != "labelled" or direction.name not in ATTRIBUTE_OUTPUT:
+            continue
+        share = moved_share(generator, direction, classifier, num_faces)
+        if share >= KEEP_INHERITED:
+            kept.append(Direction(direction.name, "labelled", direction.vector, f"{direction.description}; from "
+                                  f"{parent_name}, +2 moves it on {share:.0%} of this model's faces"))
+    return kept
+
+
 def combine_directions(directions: dict[str, Direction], amounts: dict[str, float]) -> tuple[torch.Tensor, str]:
     """The w offset of slider ``amounts`` over ``directions`` as one vector, and a description like "+1.5 PC3"."""
     vector = torch.zeros_like(next(iter(directions.values())).vector)

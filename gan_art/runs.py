@@ -28,7 +28,7 @@ from gan_art.images import image_grid
 from gan_art.paths import REPO
 from gan_art.precision import PrecisionChoice, cached_choice
 from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
-from gan_art.training import precision_key, resolve_device
+from gan_art.training import precision_key, resolve_device, transfer_config
 
 BUILTIN_LICENSE = "UTKFace subset: non-commercial research use only; image copyright stays with the owners"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -61,17 +61,25 @@ class TrainRequest:
     seed: int = 0  # seeds weights, data order and the sample-grid latents
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
     precision: str = "auto"  # "auto" (fastest measured here), "fp32", "bf16" or "fp16"
+    start_from: str = ""  # a trained model to fine-tune (transfer recipe, at its architecture); "" = from scratch
 
 
-def app_config(data: str, request: TrainRequest = TrainRequest(), data_license: str = "") -> TrainConfig:
-    """A TrainConfig for a run started from the app: the architecture's recipe plus the request's choices."""
-    model = model_preset(request.arch, int(request.resolution))
-    base = dcgan_config(model=model) if request.arch == "dcgan" else TrainConfig(model=model)
+def app_config(data: str, request: TrainRequest = TrainRequest(), data_license: str = "",
+               parent: Path | None = None) -> TrainConfig:
+    """A TrainConfig for a run started from the app: the architecture's recipe, or with ``parent`` (the folder of
+    ``request.start_from``) the transfer recipe from that model, plus the request's choices."""
+    if parent is not None:
+        base = transfer_config(parent, data, "runs/run")
+        data_license = data_license or base.data_license
+        augment, ema_kimg = base.augment, base.ema_kimg
+    else:
+        model = model_preset(request.arch, int(request.resolution))
+        base = dcgan_config(model=model) if request.arch == "dcgan" else TrainConfig(model=model)
+        augment, ema_kimg = "color,translation,cutout", 10.0
     values = dict(data=data, batch_size=int(request.batch_size), steps=max(1, int(request.steps)),
                   max_minutes=float(request.max_minutes), seed=int(request.seed), device=request.device,
                   data_license=data_license, precision=request.precision,
-                  augment="color,translation,cutout" if request.augment else "",
-                  ema_kimg=10.0 if request.ema else 0.0,
+                  augment=augment if request.augment else "", ema_kimg=ema_kimg if request.ema else 0.0,
                   # grids every 25 steps or 20 s, whichever comes first, so the tab streams on any machine;
                   # checkpoints every 2 minutes at most
                   sample_every=25, sample_seconds=20.0, sample_grid=6, metrics_every=5, checkpoint_every=500,
@@ -302,7 +310,7 @@ class RunManager:
         checkpoint = self.run(name).latest_checkpoint()
         if checkpoint is None:
             raise CheckpointError(f"run {name!r} has no checkpoint yet")
-        export_checkpoint(checkpoint, target)
+        export_checkpoint(checkpoint, target, with_training_state=True)  # so that it can be fine-tuned in turn
         return target
 
 

@@ -17,9 +17,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.checkpoints import KINDS, Checkpoint, list_checkpoints, load_generator, recover_checkpoints
+from gan_art.attributes import load_classifier
+from gan_art.checkpoints import (
+    KINDS,
+    STATE_FILE,
+    Checkpoint,
+    list_checkpoints,
+    load_generator,
+    read_config,
+    recover_checkpoints,
+)
 from gan_art.directions import (
+    DIRECTIONS_META,
     combine_directions,
+    inherited_directions,
     load_directions,
     pca_directions,
     save_custom_direction,
@@ -47,6 +58,7 @@ from gan_art.invert import Likeness, invert
 from gan_art.masks import mask_from_layers, mask_from_upload, open_layer
 from gan_art.nets.vgg import load_vgg16
 from gan_art.paths import (
+    ATTRIBUTES,
     BUILTIN_FACES,
     CHECKPOINTS,
     INPAINTER,
@@ -162,7 +174,8 @@ class Studio:
             checkpoint = load_generator(path, self.device)
             directions = load_directions(path)
             if not any(d.kind == "pca" for d in directions):
-                directions = pca_directions(checkpoint.generator) + directions
+                directions = (pca_directions(checkpoint.generator) + self._inherited(checkpoint)
+                              + directions)
                 try:
                     save_directions(path, directions, {"checkpoint_id": checkpoint.id})
                 except OSError:
@@ -172,6 +185,16 @@ class Studio:
             while len(self._models) > self.max_models:
                 self._models.popitem(last=False)
             return loaded
+
+    def _inherited(self, checkpoint: Checkpoint) -> list[Direction]:
+        """For a model fine-tuned from another (train.init_from), the parent's labelled directions that still
+        move their attribute on it; none when the parent or the attribute classifier is not here."""
+        parent = Path(checkpoint.config.get("train", {}).get("init_from") or "")
+        attributes = self.checkpoints_root / ATTRIBUTES
+        if not parent.name or not (parent / DIRECTIONS_META).is_file() or not attributes.is_dir():
+            return []
+        classifier = load_classifier(attributes, "a")
+        return inherited_directions(checkpoint.generator, load_directions(parent), classifier, parent.name)
 
     def reload_directions(self, name: str) -> LoadedModel:
         loaded = self.model(name)
@@ -518,9 +541,26 @@ class Studio:
             raise RunError("type the path of a folder (or zip) of images on this server")
         return dataset.strip(), ""
 
+    def parent_models(self) -> list[str]:
+        """Checkpoints a run can start from (they keep the discriminator): shipped, promoted or runs'."""
+        return [name for name in self.list_checkpoints() if (self.checkpoint_path(name) / STATE_FILE).is_file()]
+
+    def parent_architecture(self, name: str) -> tuple[str, int]:
+        """(arch, resolution) of a model runs can start from: a run from it trains at these."""
+        model = read_config(self.checkpoint_path(name))["model"]
+        return model["arch"], int(model["resolution"])
+
+    def _parent(self, request: TrainRequest) -> Path | None:
+        if not request.start_from:
+            return None
+        if request.start_from not in self.parent_models():
+            raise RunError(f"cannot start from {request.start_from!r}: it is not a model with its training state "
+                           "(a shipped, promoted or run checkpoint); choose another or train from scratch")
+        return self.checkpoint_path(request.start_from)
+
     def estimate_training(self, request: TrainRequest) -> Estimate:
         """Expected images/s (and the precision) of ``request`` here; measured once per machine and model."""
-        return self.runs.estimate(app_config(str(BUILTIN_FACES), request))
+        return self.runs.estimate(app_config(str(BUILTIN_FACES), request, parent=self._parent(request)))
 
     def start_training(self, request: TrainRequest, dataset: str = BUILTIN_DATASET,
                        files: list[str] | None = None, name: str = "") -> str:
@@ -534,8 +574,10 @@ class Studio:
         if request.steps <= 0:
             estimate = self.estimate_training(request)
             request = replace(request, steps=estimate.steps_for(request.minutes, request.batch_size))
-        name = (name or "").strip() or self.runs.new_name(f"{request.arch}{int(request.resolution)}")
-        return self.runs.create(app_config(data, request, license_), name, files or None)
+        parent = self._parent(request)
+        cfg = app_config(data, request, license_, parent)
+        stem = f"{Path(request.start_from).name}-tuned" if parent else f"{request.arch}{int(request.resolution)}"
+        return self.runs.create(cfg, (name or "").strip() or self.runs.new_name(stem), files or None)
 
     def preview_dataset(self, dataset: str = BUILTIN_DATASET, files: list[str] | None = None,
                         resolution: int = 64) -> DatasetPreview:

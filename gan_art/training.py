@@ -44,6 +44,7 @@ QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality scor
 # Settings that belong to the machine a run trains on, not to the run: a run continued from a checkpoint
 # made elsewhere, or moved to another machine, decides them here (their defaults) unless the user sets them.
 MACHINE_SETTINGS = ("precision", "threads", "device")
+MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is overfitting its training images
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(freeze_d=2, augment="color,translation,cutout", mirror=True, ema_kimg=10.0, ema_rampup=0.05)
 
@@ -104,6 +105,16 @@ class _Distributed:
         if self.world_size > 1:
             for tensor in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(tensor.data, 0)
+
+
+def memorising_note(metrics: dict) -> str:
+    """A warning when the discriminator tells the training images apart too well (ADA's overfitting heuristic
+    r_t, the mean sign of D on the real images), which on a small set means it has memorised them."""
+    r_t = metrics.get("r_t", 0.0)
+    if r_t <= MEMORISING_R_T:
+        return ""
+    return (f"the discriminator is memorising the training images (r_t {r_t:.2f} > {MEMORISING_R_T}): the samples "
+            "may stop improving or copy them; more images, or stopping at the best grid, help")
 
 
 def fixed_latents(cfg: TrainConfig) -> torch.Tensor:
@@ -180,7 +191,8 @@ class GanModels:
         losses.ema_update(self.G_ema, self.G, ema_beta)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach(),
                 "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-                "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+                "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(),
+                "r_t": torch.sign(real_logits.detach().float()).mean()}
 
 
 def precision_key(cfg: TrainConfig, batch: int) -> str:
@@ -380,7 +392,7 @@ class _Loop:
             eta = (cfg.steps - step) * cfg.batch_size / max(speed, 1e-9)
             state = "finished" if self.finished else ("stopped" if self.stopped else "running")
             self.run.write_status(state, step=step, steps=cfg.steps, images_per_s=speed, eta_s=round(eta, 1),
-                                  message="")
+                                  message=memorising_note(self.metrics))
             if self.on_progress is not None:
                 self.on_progress(Progress(step, cfg.steps, speed, eta, self.metrics, self.sample_path,
                                           self.checkpoint_path, self.trainer.precision.reason))

@@ -57,10 +57,13 @@ def test_bad_dataset_choices_give_messages(app):
         client.predict(dataset="/definitely/not/here", **TINY, api_name="/train_start")
     with pytest.raises(gradio_client.exceptions.AppError, match="no run named"):
         client.predict(run="../../etc", api_name="/train_status")
+    with pytest.raises(gradio_client.exceptions.AppError, match="cannot start from 'faces-dcgan'"):
+        client.predict(model="faces-dcgan", **TINY, api_name="/train_start")  # shipped without its discriminator
 
 
 @pytest.mark.browser
-def test_click_start_see_the_grid_change_and_stop_in_chromium(app):
+def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app):
+    """The tab's default: fine-tune the shipped face model (at its 64 px) on the chosen images."""
     with open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app.url)
@@ -70,19 +73,26 @@ def test_click_start_see_the_grid_change_and_stop_in_chromium(app):
                                timeout=180_000)
         estimate = page.locator("#train-estimate").inner_text()
         assert "precision" in estimate and "≈" in estimate and "min" in estimate
-        page.get_by_label("Resolution (px)").click()
-        page.get_by_role("option", name="16", exact=True).click()
+        assert page.locator("#train-start-from input").input_value() == "faces"
+        assert page.get_by_label("Resolution (px)").input_value() == "64"  # the model's, not to be changed
         page.get_by_label("Steps").fill("5000")
         page.get_by_label("Steps").press("Enter")
+        page.get_by_text("Advanced").click()
+        page.get_by_label("Run name (optional)").fill("tuned-in-browser")
         page.get_by_role("button", name="▶ Start training").click()
-        grid = page.locator("#train-grid img")
-        grid.wait_for(timeout=60_000)
-        first = grid.get_attribute("src")
-        page.wait_for_function("(src) => document.querySelector('#train-grid img')?.src !== src", arg=first,
-                               timeout=90_000)
+        page.locator("#train-grid img").wait_for(timeout=60_000)  # the first grid (grids streaming: the API test)
+        page.wait_for_function("() => document.querySelector('#run-status')?.innerText.includes('running')",
+                               timeout=120_000)
         page.get_by_role("button", name="⏹ Stop").click()
         page.wait_for_function("() => document.querySelector('#run-status')?.innerText.includes('stopped')",
-                               timeout=60_000)
+                               timeout=90_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
-        assert "16" in page.locator("#run-status").inner_text()  # the run is the small one chosen above
+    client = gradio_client.Client(app.url, verbose=False)
+    status = client.predict(run="tuned-in-browser", api_name="/train_status")
+    assert status["state"] == "stopped" and status["checkpoint"]
+    config = (Path(app.runs_root) / "tuned-in-browser" / "train_config.json").read_text()
+    assert '"init_from"' in config and "checkpoints/faces" in config and '"freeze_d": 2' in config
+    # the fine-tuned run is in Explore, and its recipe names it
+    image, recipe = client.predict(checkpoint="runs/tuned-in-browser", seed=0, api_name="/generate")
+    assert '"checkpoint": "runs/tuned-in-browser"' in recipe

@@ -1,6 +1,7 @@
 """The command line end to end, in subprocesses, as a user would run it."""
 import argparse
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,7 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_train_then_generate_is_reproducible(image_folder, tmp_path):
+def test_train_then_generate_is_reproducible(image_folder, tmp_path, capsys):
     run = tmp_path / "run"
     result = run_cli("train", "--data", image_folder, "--out", run, "--steps", 4, *TINY)
     assert result.returncode == 0, result.stderr
@@ -55,6 +56,17 @@ def test_train_then_generate_is_reproducible(image_folder, tmp_path):
     result = run_cli("train", "--resume-from", shipped, "--out", tmp_path / "next", "--steps", 8)
     assert result.returncode == 0, result.stderr
     assert "step 8/8" in result.stdout and "step 6/8" not in result.stdout
+
+    # fine-tuning it on other images with the transfer recipe: a new run from step 0 at the parent's size
+    # (in this process: the subprocess path is the same command's, timed above)
+    assert main(["train", "--start-from", str(shipped), "--data", str(image_folder), "--out", str(tmp_path / "tuned"),
+                 "--steps", "2", "--batch-size", "4", "--metrics-every", "1", "--precision", "fp32"]) == 0
+    assert "step 2/2" in capsys.readouterr().out
+    tuned = json.loads((tmp_path / "tuned" / "train_config.json").read_text())
+    assert tuned["init_from"] == str(shipped) and tuned["freeze_d"] > 0
+    assert main(["train", "--start-from", str(shipped), "--data", str(image_folder), "--out", str(tmp_path / "x"),
+                 "--resolution", "32"]) == 2
+    assert "cannot start from shipped: its architecture differs" in capsys.readouterr().err
 
 
 def test_user_errors_are_one_line_messages(image_folder, tmp_path, capsys):

@@ -1,8 +1,11 @@
 import pytest
 import torch
 
+from gan_art.attributes import load_classifier
+from gan_art.checkpoints import load_generator
 from gan_art.directions import (
     fit_linear_direction,
+    inherited_directions,
     labelled_directions,
     load_directions,
     pca_directions,
@@ -10,8 +13,9 @@ from gan_art.directions import (
     save_directions,
 )
 from gan_art.errors import DirectionError
+from gan_art.explore import Direction
 from gan_art.models import build_generator
-from tests.conftest import tiny_model
+from tests.conftest import REPO, tiny_model
 
 
 @pytest.fixture
@@ -77,3 +81,15 @@ def test_directions_save_load_and_custom_names(tmp_path, generator):
     with pytest.raises(DirectionError, match="all sliders are at 0"):
         save_custom_direction(tmp_path, "zero", torch.zeros(8), "")
     assert sorted(p.name for p in (tmp_path / "custom-directions").iterdir()) == ["my look.safetensors"]
+
+
+def test_a_fine_tuned_model_keeps_only_the_parent_directions_that_still_move_their_attribute():
+    """Measured on the model's own faces with the attribute classifier: the shipped directions on the shipped
+    model are kept; the same directions turned around (a model on which they stopped working) are not."""
+    faces = load_generator(REPO / "checkpoints" / "faces")
+    parent = load_directions(faces.path)
+    classifier = load_classifier(REPO / "checkpoints" / "attributes", "a")
+    kept = inherited_directions(faces.generator, parent, classifier, "faces", num_faces=64)
+    assert sorted(d.name for d in kept) == ["age", "gender"] and "from faces, +2 moves it on" in kept[0].description
+    turned = [Direction(d.name, d.kind, -d.vector, d.description) for d in parent]
+    assert inherited_directions(faces.generator, turned, classifier, "faces", num_faces=64) == []

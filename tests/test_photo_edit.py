@@ -13,9 +13,8 @@ from gan_art.__main__ import main
 from gan_art.attributes import load_classifier, predict
 from gan_art.errors import ImageError
 from gan_art.explore import recipe_from_png
-from gan_art.faces import Face, find_faces
+from gan_art.faces import AlignedFace, Face, find_faces
 from gan_art.photo_edit import aligned_view, carry_edit, check_transform, edit_warnings, edited_view
-from gan_art.faces import AlignedFace
 from gan_art.studio import POOR_RECONSTRUCTION, Recipe, Studio
 from tests.conftest import REPO
 from tests.test_faces import photo_with_faces

@@ -21,7 +21,8 @@ def test_tiny_run_writes_the_run_directory(image_folder, tmp_path, arch):
     assert step_of(final) == 6 and final == run.latest_checkpoint()
     assert [step_of(p) for p in run.sample_grids()] == [0, 3, 6]
     assert [m["step"] for m in run.read_metrics()] == [2, 4, 6]
-    assert {"loss_d", "loss_g", "d_real", "d_fake", "images_per_s"} <= set(run.read_metrics()[0])
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "r_t", "images_per_s"} <= set(run.read_metrics()[0])
+    assert all(-1 <= m["r_t"] <= 1 for m in run.read_metrics())
     assert [p.step for p in seen] == [2, 4, 6]
     assert run.read_status()["state"] == "finished"
     config = read_config(final)
@@ -131,6 +132,8 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_discriminator_bloc
     assert cfg.model == parent_run.model and cfg.init_from == str(parent)
     final = train(cfg)
     assert read_config(final)["step"] == 2  # a new run: its own step count
+    card = (export_checkpoint(final, tmp_path / "promoted") / "MODEL_CARD.md").read_text()
+    assert "Fine-tuned from: `parent-model`" in card
     before, after = read_tensors(parent / STATE_FILE), read_tensors(final / STATE_FILE)
     frozen = [k for k in after if k.startswith(("D.from_rgb.", "D.blocks.0."))]
     trained = [k for k in after if k.startswith("D.") and k not in frozen and "weight" in k]
@@ -148,3 +151,17 @@ def test_a_tiny_run_trains_on_the_gpu_with_precision_auto(image_folder, tmp_path
     checkpoint = train(tiny_train_config(image_folder, tmp_path / "run", device="cuda", precision="auto", threads=0))
     config = json.loads((checkpoint / "config.json").read_text())
     assert config["hardware"].startswith("1x ") and set(config["precision"]["seconds_per_step"]) >= {"fp32", "fp16"}
+
+
+def test_a_discriminator_that_memorises_its_images_is_said_in_the_status(image_folder, tmp_path):
+    """r_t (the mean sign of D on reals) above ADA's 0.6: the run's status message says so, where the tab shows it."""
+    from gan_art.training import MEMORISING_R_T, memorising_note
+
+    assert memorising_note({"r_t": MEMORISING_R_T - 0.1}) == ""
+    assert "memorising" in memorising_note({"r_t": 0.9})
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=30, max_images=2, augment="", mirror=False,
+                            lr_d=0.01, metrics_every=10)
+    train(cfg)
+    run = RunDir(cfg.out)
+    assert run.read_metrics()[-1]["r_t"] > MEMORISING_R_T  # two images, no augmentation: D learns them (0.9)
+    assert "memorising the training images" in run.read_status()["message"]

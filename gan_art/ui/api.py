@@ -195,22 +195,25 @@ def add_api(studio: Studio) -> None:
         path, note = studio.upscale_photo(studio.open_photo(_path(image)), int(scale), float(detail), bool(anyway))
         return FileData(path=str(path)), note
 
-    def train_start(dataset: str = "builtin", arch: str = "stylegan", resolution: int = 32, batch_size: int = 32,
+    def train_start(dataset: str = "builtin", model: str = "stylegan", resolution: int = 32, batch_size: int = 32,
                     steps: int = 0, seed: int = 0, precision: str = "auto", name: str = "") -> str:
         """Start a training run (queued if another run is active) and return its name.
 
         Args:
             dataset: "builtin" (2,000 UTKFace faces that ship with the app) or a folder or zip of images on the server
-            arch: "stylegan" (modern default) or "dcgan" (classic 2016 recipe)
-            resolution: image side in pixels (16, 32, 64 or 128)
+            model: a new "stylegan" (modern default) or "dcgan" (classic 2016 recipe), or the name of a trained model
+                to fine-tune with the transfer recipe, e.g. "faces" (its architecture and resolution then apply)
+            resolution: image side in pixels (16, 32, 64 or 128) of a new model
             batch_size: images per step
             steps: optimiser steps; 0 = a run of about 12 minutes on this machine
             seed: seeds the weights, the data order and the sample-grid latents
             precision: "auto" (fastest measured on this machine), "fp32", "bf16" or "fp16"
             name: run name (letters, digits, - and _); empty = generated
         """
-        request = TrainRequest(arch=arch, resolution=int(resolution), batch_size=int(batch_size), steps=int(steps),
-                               seed=int(seed), precision=precision)
+        new = model in ("stylegan", "dcgan")
+        request = TrainRequest(arch=model if new else "stylegan", resolution=int(resolution),
+                               batch_size=int(batch_size), steps=int(steps), seed=int(seed), precision=precision,
+                               start_from="" if new else model)
         return studio.start_training(request, dataset, None, name)
 
     def train_status(run: str) -> dict:

@@ -12,6 +12,8 @@ from gan_art.studio import Studio, TrainRequest
 from gan_art.ui.feedback import error_message
 
 SOURCES = ("Built-in faces (2,000 UTKFace photos)", "Upload images or a zip", "Folder on this server")
+SCRATCH = "scratch (a new model)"
+RECOMMENDED_PARENT = "faces"  # the shipped face model: the start for faces, portraits and small folders
 LOSS_SERIES = {"loss_d": "D loss", "loss_g": "G loss"}
 HEALTH_SERIES = {"d_real": "D(x)", "d_fake": "D(G(z))"}
 PRIVATE = {"api_visibility": "private"}  # UI wiring: the named API (gan_art.ui.api) is the documented way in
@@ -23,11 +25,20 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
 
 
-def estimate_text(estimate, steps: int, batch_size: int) -> str:
+# What to expect, measured on 2 CPU cores with 100 images of a new look (benchmarks/transfer_quality.py): a note,
+# not a promise, since it depends on the images and the machine
+EXPECT_FROM_MODEL = ("From a trained model the grid takes on your images' look within 2-5 minutes on a 2-core CPU "
+                     "and is close to them after about 10 (measured with 100 images).")
+EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
+                       "starting from a trained model is far quicker for faces and portraits.")
+
+
+def estimate_text(estimate, steps: int, batch_size: int, start_from: str = "") -> str:
     choice = estimate.choice
     note = choice.reason if estimate.precision == choice.precision else f"{estimate.precision} (your choice)"
     return (f"Expected here: **{estimate.images_per_s:.0f} images/s** · precision {note} · "
-            f"{int(steps):,} steps ≈ **{duration(estimate.eta_s(int(steps), batch_size))}**")
+            f"{int(steps):,} steps ≈ **{duration(estimate.eta_s(int(steps), batch_size))}**\n\n"
+            f"{EXPECT_FROM_MODEL if start_from else EXPECT_FROM_SCRATCH}")
 
 
 def status_html(view) -> str:
@@ -90,11 +101,20 @@ class TrainTab:
         self.preview = gr.Button("Preview dataset")
         self.preview_text = gr.Markdown()
         self.preview_grid = gr.Image(label="First images", interactive=False, visible=False, height=240)
-        self.arch = gr.Radio(["stylegan", "dcgan"], value=defaults.arch, label="Architecture",
+        parents = self.studio.parent_models()
+        start = RECOMMENDED_PARENT if RECOMMENDED_PARENT in parents else SCRATCH
+        arch, resolution = (self.studio.parent_architecture(start) if start != SCRATCH
+                            else (defaults.arch, defaults.resolution))
+        self.start_from = gr.Dropdown([SCRATCH, *parents], value=start, label="Start from",
+                                      elem_id="train-start-from",
+                                      info="a trained model (recommended for faces, portraits and small folders: "
+                                           "it fine-tunes in minutes on a CPU), or a new model from scratch")
+        self.arch = gr.Radio(["stylegan", "dcgan"], value=arch, label="Architecture", interactive=start == SCRATCH,
                              info="stylegan: modern default (mapping network, R1, DiffAugment, EMA); "
                                   "dcgan: the classic 2016 recipe")
         with gr.Row():
-            self.resolution = gr.Dropdown([16, 32, 64, 128], value=defaults.resolution, label="Resolution (px)")
+            self.resolution = gr.Dropdown([16, 32, 64, 128], value=resolution, label="Resolution (px)",
+                                          interactive=start == SCRATCH)
             self.batch = gr.Slider(4, 128, value=defaults.batch_size, step=4, label="Batch size")
         with gr.Row():
             self.steps = gr.Number(1000, precision=0, minimum=1, label="Steps",
@@ -146,15 +166,16 @@ class TrainTab:
     @property
     def form(self) -> list:
         """The inputs of :meth:`request`, in its order."""
-        return [self.arch, self.resolution, self.batch, self.steps, self.minutes, self.lr_g, self.lr_d, self.augment,
-                self.ema, self.seed, self.device, self.precision]
+        return [self.start_from, self.arch, self.resolution, self.batch, self.steps, self.minutes, self.lr_g, self.lr_d,
+                self.augment, self.ema, self.seed, self.device, self.precision]
 
-    def request(self, arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema, seed, device,
+    def request(self, start_from, arch, resolution, batch, steps, minutes, lr_g, lr_d, augment, ema, seed, device,
                 precision) -> TrainRequest:
         return TrainRequest(arch=arch, resolution=int(resolution), batch_size=int(batch), steps=int(steps or 0),
                             minutes=self.defaults.minutes, max_minutes=float(minutes or 0), lr_g=float(lr_g or 0),
                             lr_d=float(lr_d or 0), augment=bool(augment), ema=bool(ema), seed=int(seed or 0),
-                            device=device, precision=precision)
+                            device=device, precision=precision,
+                            start_from="" if start_from in (None, SCRATCH) else start_from)
 
     def dataset(self, source: str, files: list | None, folder: str | None) -> tuple[str, list | None]:
         """(dataset, uploaded files) for Studio from the form's dataset choice."""
@@ -171,6 +192,15 @@ class TrainTab:
                                            gr.Textbox(visible=choice == SOURCES[2])),
                            self.source, [self.files, self.folder], **PRIVATE)
 
+        def follow_parent(start_from):
+            """A run from a trained model trains at its architecture and resolution."""
+            if start_from in (None, SCRATCH):
+                return gr.Radio(interactive=True), gr.Dropdown(interactive=True)
+            arch, resolution = studio.parent_architecture(start_from)
+            return gr.Radio(value=arch, interactive=False), gr.Dropdown(value=resolution, interactive=False)
+
+        self.start_from.change(follow_parent, self.start_from, [self.arch, self.resolution], **PRIVATE)
+
         def estimate(chosen, *values):
             """The expected speed and ETA; a step count the user has not typed is refitted to the default length."""
             try:
@@ -179,14 +209,15 @@ class TrainTab:
             except Exception as exc:  # every failure becomes a message (internal ones are logged)
                 return error_message(exc), gr.skip()
             fitted = wanted.steps if chosen else found.steps_for(wanted.minutes, wanted.batch_size)
-            return estimate_text(found, fitted, wanted.batch_size), (gr.skip() if chosen else fitted)
+            return (estimate_text(found, fitted, wanted.batch_size, wanted.start_from),
+                    gr.skip() if chosen else fitted)
 
         estimate_event = dict(fn=estimate, inputs=[self.steps_chosen, *self.form], outputs=[self.estimate, self.steps],
                               show_progress="minimal", concurrency_id="train-estimate", concurrency_limit=1,
                               trigger_mode="always_last", **PRIVATE)
         self.steps.input(lambda: True, outputs=self.steps_chosen, **PRIVATE).then(**estimate_event)
-        gr.on([self.tab.select, self.arch.change, self.resolution.change, self.batch.change, self.device.change,
-               self.precision.change], **estimate_event)
+        gr.on([self.tab.select, self.start_from.change, self.arch.change, self.resolution.change, self.batch.change,
+               self.device.change, self.precision.change], **estimate_event)
 
         def preview(source, files, folder, resolution):
             try:
