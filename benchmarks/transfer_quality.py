@@ -1,0 +1,200 @@
+"""Training on 100 images of one's own for 10 minutes on a CPU: the transfer recipe against plain --resume-from
+and training from scratch (issue 24).
+
+    python benchmarks/transfer_quality.py [--domain old-photo|sketch] [--minutes 2,5,10]
+        [--ways transfer,resume,scratch] [--pictures benchmarks/results]
+
+A domain is made from UTKFace faces by a fixed look (``old-photo``: grey, sepia, low contrast, grain and a
+vignette; ``sketch``: a pencil drawing by colour-dodge of the blurred negative). Training: 100 faces of the
+training split (not the hash hold-out or validation buckets). Evaluation: 500 faces of the hash hold-out in the
+same look. No network trained on the evaluation faces in this look; the shipped face model did see them as
+photos (it trained on all of train-64.zip).
+
+Each way trains in one process for the first figure's minutes of step time, then resumes for the next (the
+evaluation stays outside the step time). SWD x1e3 at 64 px of 250 generated images (EMA) against one half of the
+evaluation set, next to the two halves against each other (same count, since SWD depends on it). Writes one
+JSON line and, with ``--pictures DIR``, the final sample grid of each way.
+
+After the last figure, each way's memorisation check (VGG16 feature distance of 200 generated and 200 evaluation
+images to their nearest training image, with a picture of generated images above their nearest training images)
+and, for the ways that start from the face model, the share of its faces that the independent attribute
+classifier (b) sees move the asked way for the face model's age and gender directions at +2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from gan_art.attributes import load_classifier
+from gan_art.checkpoints import load_generator
+from gan_art.config import to_dict
+from gan_art.data import load_images
+from gan_art.directions import load_directions, moved_share
+from gan_art.explore import sample_images
+from gan_art.images import image_grid, save_png
+from gan_art.machine import machine_info
+from gan_art.metrics import swd
+from gan_art.nets.vgg import load_vgg16, preprocess
+from gan_art.paths import ATTRIBUTES, CHECKPOINTS, FACES, SHARED_DATA
+from gan_art.repair_training import is_holdout, is_validation
+from gan_art.rundir import RunDir
+from gan_art.runs import TrainRequest, app_config
+from gan_art.training import run_from_checkpoint, train, transfer_config
+
+TRAIN_IMAGES, EVAL_IMAGES, GENERATED = 100, 500, 250
+
+
+def old_photo(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    grey = face.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = 0.75 * grey + 30  # faded: low contrast, lifted blacks
+    tinted = np.stack([grey * 1.08 + 8, grey, grey * 0.8], -1)  # sepia
+    side = face.shape[0]
+    y, x = np.mgrid[0:side, 0:side] / (side - 1) * 2 - 1
+    vignette = 1 - 0.35 * (x**2 + y**2)[..., None]
+    grain = rng.normal(0, 6, face.shape[:2])[..., None]
+    return np.clip(tinted * vignette + grain, 0, 255).astype(np.uint8)
+
+
+def sketch(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    grey = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+    blurred = cv2.GaussianBlur(255 - grey, (0, 0), 3)
+    drawing = cv2.divide(grey, 255 - blurred, scale=256)
+    return np.repeat(drawing[..., None], 3, -1)
+
+
+DOMAINS = {"old-photo": old_photo, "sketch": sketch}
+
+
+def make_domain(name: str, source: Path, folder: Path) -> tuple[Path, torch.Tensor]:
+    """(training folder of 100 PNGs, evaluation images (500, 3, 64, 64) uint8) in the domain's look."""
+    look, rng = DOMAINS[name], np.random.default_rng(0)
+    images, summary = load_images(source, 64)
+    held_out = torch.tensor([is_holdout(n) for n in summary.names])
+    training = torch.tensor([not (is_holdout(n) or is_validation(n)) for n in summary.names])
+    pick = torch.randperm(int(training.sum()), generator=torch.Generator().manual_seed(0))[:TRAIN_IMAGES]
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, face in enumerate(images[training][pick]):
+        Image.fromarray(look(face.permute(1, 2, 0).numpy(), rng)).save(folder / f"{index:03d}.png")
+    evaluation = [look(f.permute(1, 2, 0).numpy(), rng) for f in images[held_out][:EVAL_IMAGES]]
+    return folder, torch.from_numpy(np.stack(evaluation)).permute(0, 3, 1, 2)
+
+
+LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
+
+
+def vgg_features(vgg, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """VGG16 feature maps of uint8 images (N, 3, H, W), unit-normalised over channels, flattened per image and
+    divided by the square root of their positions (so that a dot product is a mean over positions)."""
+    with torch.no_grad():
+        features = vgg(preprocess(images.float() / 255), LAYERS)
+    return {k: torch.nn.functional.normalize(v, dim=1).flatten(1) / (v.shape[2] * v.shape[3]) ** 0.5
+            for k, v in features.items()}
+
+
+def nearest_distances(vgg, images: torch.Tensor, training: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each image, the feature distance (metrics.feature_distance's form) to its nearest training image and
+    that image's index. For unit vectors |a - b|^2 = 2 - 2 a.b, so each layer is one matrix product."""
+    a, b = vgg_features(vgg, images), vgg_features(vgg, training)
+    return sum(2 - 2 * a[k] @ b[k].T for k in LAYERS).min(1)
+
+
+def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: torch.Tensor,
+                 pictures: Path | None, name: str) -> dict:
+    """Nearest-training-image distances of 200 generated and 200 evaluation images (a generator that copies its
+    training images has smaller ones); with ``pictures``, generated images above their nearest training image."""
+    fake_distance, fake_nearest = nearest_distances(vgg, fake[:200], training)
+    real_distance, _ = nearest_distances(vgg, evaluation[:200], training)
+    if pictures is not None:
+        pairs = torch.cat([fake[:12], training[fake_nearest[:12]]])
+        save_png(image_grid(pairs, 12), pictures / f"transfer_{name}_nearest.png")
+    return {"generated_median": round(float(fake_distance.median()), 4),
+            "evaluation_median": round(float(real_distance.median()), 4),
+            "generated_p10": round(float(fake_distance.quantile(0.1)), 4),
+            "evaluation_p10": round(float(real_distance.quantile(0.1)), 4)}
+
+
+def directions_after(generator) -> dict:
+    """Share of this model's faces the independent attribute classifier (b) sees move the asked way for the
+    parent's age and gender at +2."""
+    classifier = load_classifier(CHECKPOINTS / ATTRIBUTES, "b")
+    parent = {d.name: d for d in load_directions(CHECKPOINTS / FACES) if d.kind == "labelled"}
+    return {name: round(moved_share(generator, parent[name], classifier), 3) for name in ("age", "gender")}
+
+
+def way_config(way: str, data: Path, out: Path):
+    bookkeeping = dict(steps=10**6, checkpoint_minutes=60.0, sample_every=10**6)
+    parent = CHECKPOINTS / FACES
+    if way == "transfer":
+        return transfer_config(parent, str(data), str(out), **bookkeeping)
+    if way == "resume":  # today's recipe: the shipped run's own settings, continued at its step count
+        return run_from_checkpoint(parent, out, data=str(data), **bookkeeping)
+    request = TrainRequest(resolution=64)  # the tab's defaults otherwise
+    cfg = app_config(str(data), request)
+    return type(cfg)(**{**to_dict(cfg), "out": str(out), **bookkeeping})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain", choices=sorted(DOMAINS), default="old-photo")
+    parser.add_argument("--data", default=str(SHARED_DATA / "utkface" / "train-64.zip"))
+    parser.add_argument("--minutes", default="2,5,10", help="cumulative minutes of step time to measure at")
+    parser.add_argument("--ways", default="transfer,resume,scratch")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pictures", help="write each way's final sample grid here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    marks = [float(m) for m in args.minutes.split(",")]
+    result = {"benchmark": "transfer_quality", "domain": args.domain, "machine": machine_info(),
+              "train_images": TRAIN_IMAGES, "generated": GENERATED}
+    with tempfile.TemporaryDirectory() as tmp:
+        data, evaluation = make_domain(args.domain, Path(args.data), Path(tmp) / "data")
+        half_a, half_b = evaluation[:GENERATED], evaluation[GENERATED:2 * GENERATED]
+        result["real_vs_real"] = swd(half_a, half_b)
+        z = torch.randn(GENERATED, 512, generator=torch.Generator().manual_seed(1))
+        vgg = load_vgg16()
+        for way in args.ways.split(","):
+            out = Path(tmp) / way
+            cfg = way_config(way, data, out)
+            figures, done = [], 0.0
+            for mark in marks:
+                leg = type(cfg)(**{**to_dict(cfg), "max_minutes": mark - done})
+                final = train(leg, resume=RunDir(out).latest_checkpoint() is not None)
+                done = mark
+                checkpoint = load_generator(final)
+                config = json.loads((final / "config.json").read_text())
+                fake = sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim])
+                figures.append({"minutes": mark, "step": config["step"], "images_per_s":
+                                config["metrics"].get("images_per_s"), "precision": config["precision"],
+                                "swd": swd(half_a, fake)})
+                print(json.dumps({way: figures[-1]}), flush=True)
+            result[way] = figures
+            training = load_images(data, 64)[0]  # `fake`: the last figure's 250 images
+            pictures = Path(args.pictures) if args.pictures else None
+            result[way + "_memorisation"] = memorisation(vgg, fake, evaluation, training, pictures,
+                                                         f"{args.domain}_{way}")
+            if way != "scratch":
+                result[way + "_directions_moved"] = directions_after(checkpoint.generator)
+            print(json.dumps({k: v for k, v in result.items() if k.startswith(way + "_")}), flush=True)
+            if args.pictures:
+                grid = image_grid(sample_images(checkpoint.generator, z[:36, :checkpoint.model.z_dim]), 6)
+                save_png(grid, Path(args.pictures) / f"transfer_{args.domain}_{way}.png")
+        if args.pictures:
+            save_png(image_grid(evaluation[:36], 6), Path(args.pictures) / f"transfer_{args.domain}_real.png")
+    result["seconds"] = round(time.perf_counter() - START, 1)
+    print(json.dumps(result))
+
+
+START = time.perf_counter()
+
+if __name__ == "__main__":
+    main()
