@@ -38,7 +38,7 @@ from gan_art.attributes import load_classifier
 from gan_art.checkpoints import load_generator
 from gan_art.config import to_dict
 from gan_art.data import load_images
-from gan_art.directions import load_directions, moved_share
+from gan_art.directions import load_directions, moved_shares
 from gan_art.explore import sample_images
 from gan_art.images import image_grid, save_png
 from gan_art.machine import machine_info
@@ -126,8 +126,8 @@ def directions_after(generator) -> dict:
     """Share of this model's faces the independent attribute classifier (b) sees move the asked way for the
     parent's age and gender at +2."""
     classifier = load_classifier(CHECKPOINTS / ATTRIBUTES, "b")
-    parent = {d.name: d for d in load_directions(CHECKPOINTS / FACES) if d.kind == "labelled"}
-    return {name: round(moved_share(generator, parent[name], classifier), 3) for name in ("age", "gender")}
+    parent = [d for d in load_directions(CHECKPOINTS / FACES) if d.name in ("age", "gender")]
+    return {name: round(share, 3) for name, share in moved_shares(generator, parent, classifier).items()}
 
 
 def way_config(way: str, data: Path, out: Path):

@@ -86,6 +86,11 @@ def _given(args: argparse.Namespace, cls: type) -> dict:
             if getattr(args, f.name, None) is not None}
 
 
+def _refuse_existing_run(out: str) -> None:
+    if Path(out).joinpath("checkpoints").is_dir() and any(Path(out, "checkpoints").iterdir()):
+        raise ConfigError(f"{out} already holds a run; pass --resume {out} to continue it")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     train_values = _given(args, TrainConfig)
     model_values = _given(args, ModelConfig)
@@ -93,8 +98,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not (train_values.get("data") and train_values.get("out")):
             raise ConfigError("--start-from needs --data (your images) and --out (the new run directory)")
         cfg = transfer_config(args.start_from, **train_values, model=model_values)
-        if Path(cfg.out).joinpath("checkpoints").is_dir() and any(Path(cfg.out, "checkpoints").iterdir()):
-            raise ConfigError(f"{cfg.out} already holds a run; pass --resume {cfg.out} to continue it")
+        _refuse_existing_run(cfg.out)
     elif args.resume_from:
         if not train_values.get("out"):
             raise ConfigError("--resume-from needs --out, the new run directory")
@@ -111,8 +115,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             cfg = dataclasses.replace(base, model=dataclasses.replace(base.model, **model_values))
         else:
             cfg = TrainConfig(**train_values, model=ModelConfig(**model_values))
-        if Path(cfg.out).joinpath("checkpoints").is_dir() and any(Path(cfg.out, "checkpoints").iterdir()):
-            raise ConfigError(f"{cfg.out} already holds a run; pass --resume {cfg.out} to continue it")
+        _refuse_existing_run(cfg.out)
 
     shown = []
 

@@ -96,31 +96,31 @@ ATTRIBUTE_OUTPUT = {"gender": 0, "age": 1}  # the attribute classifier's output 
 KEEP_INHERITED = 0.8  # a parent's labelled direction stays if it moves its attribute on this share of faces
 
 
-def moved_share(generator: nn.Module, direction: Direction, classifier: nn.Module, num_faces: int = 200,
-                amount: float = 2.0, seed: int = 2) -> float:
-    """Share of ``num_faces`` generated faces whose classifier score for the direction's attribute goes the
-    asked way when the direction is applied at ``amount``."""
+def moved_shares(generator: nn.Module, directions: list[Direction], classifier: nn.Module, num_faces: int = 200,
+                 amount: float = 2.0, seed: int = 2) -> dict[str, float]:
+    """For each labelled direction, the share of ``num_faces`` generated faces whose classifier score for its
+    attribute goes the asked way when the direction is applied at ``amount``."""
     w = sample_w(generator, num_faces, seed).to(next(generator.parameters()).device)
-    output = ATTRIBUTE_OUTPUT[direction.name]
-    with torch.no_grad():
-        scores = [predict(classifier, to_uint8(generator.synthesis(x[:, None, :].expand(-1, generator.num_ws, -1))))
-                  [:, output] for x in (w, w + amount * direction.vector.to(w))]
-    return float((scores[1] > scores[0]).float().mean())
+
+    def scores(latents: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return predict(classifier, to_uint8(generator.synthesis(latents[:, None, :].expand(
+                -1, generator.num_ws, -1))))
+
+    before = scores(w)  # the unedited faces, shared by every direction
+    return {d.name: float((scores(w + amount * d.vector.to(w))[:, ATTRIBUTE_OUTPUT[d.name]]
+                           > before[:, ATTRIBUTE_OUTPUT[d.name]]).float().mean()) for d in directions}
 
 
 def inherited_directions(generator: nn.Module, parent: list[Direction], classifier: nn.Module,
                          parent_name: str, num_faces: int = 200) -> list[Direction]:
     """The parent model's labelled directions that still move their attribute on a fine-tuned model (measured
     on its own faces), described with what was measured."""
-    kept = []
-    for direction in parent:
-        if direction.kind != "labelled" or direction.name not in ATTRIBUTE_OUTPUT:
-            continue
-        share = moved_share(generator, direction, classifier, num_faces)
-        if share >= KEEP_INHERITED:
-            kept.append(Direction(direction.name, "labelled", direction.vector, f"{direction.description}; from "
-                                  f"{parent_name}, +2 moves it on {share:.0%} of this model's faces"))
-    return kept
+    labelled = [d for d in parent if d.kind == "labelled" and d.name in ATTRIBUTE_OUTPUT]
+    shares = moved_shares(generator, labelled, classifier, num_faces)
+    return [Direction(d.name, "labelled", d.vector, f"{d.description}; from {parent_name}, +2 moves it on "
+                      f"{shares[d.name]:.0%} of this model's faces")
+            for d in labelled if shares[d.name] >= KEEP_INHERITED]
 
 
 def combine_directions(directions: dict[str, Direction], amounts: dict[str, float]) -> tuple[torch.Tensor, str]:

@@ -553,10 +553,14 @@ class Studio:
     def _parent(self, request: TrainRequest) -> Path | None:
         if not request.start_from:
             return None
-        if request.start_from not in self.parent_models():
+        try:
+            path = self.checkpoint_path(request.start_from)
+        except CheckpointError:
+            path = None
+        if path is None or not (path / STATE_FILE).is_file():
             raise RunError(f"cannot start from {request.start_from!r}: it is not a model with its training state "
                            "(a shipped, promoted or run checkpoint); choose another or train from scratch")
-        return self.checkpoint_path(request.start_from)
+        return path
 
     def estimate_training(self, request: TrainRequest) -> Estimate:
         """Expected images/s (and the precision) of ``request`` here; measured once per machine and model."""

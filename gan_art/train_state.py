@@ -80,7 +80,6 @@ class TrainingState:
                 unflatten_optimizer(name, optimizer, tensors, meta[name])
         return config
 
-
     def load_modules(self, checkpoint: Path) -> dict[str, torch.Tensor]:
         """Every module's weights from ``checkpoint`` (a run's or an exported one with its training state);
         returns all its tensors, optimiser moments included."""
