@@ -17,7 +17,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torchvision.ops import nms
 
 from gan_art.errors import ImageError
 from gan_art.nets.mtcnn import INPUT_MEAN, INPUT_SCALE, load_mtcnn
@@ -77,6 +76,7 @@ def _refine(boxes: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def find_faces(photo: Image.Image, min_face: int = MIN_FACE, folder: Path = CHECKPOINTS / MTCNN) -> list[Face]:
     """Faces in a photo, largest first (an empty list when there is none)."""
+    from torchvision.ops import nms  # noqa: PLC0415 - it imports torch._dynamo (1.5 s): paid by face finding only
     pnet, rnet, onet = detector(folder)
     rgb = np.asarray(photo.convert("RGB"))
     H, W = rgb.shape[:2]
