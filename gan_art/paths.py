@@ -16,6 +16,13 @@ BUILTIN_FACES = REPO / "data" / "faces-mini.zip"
 SHARED_DATA = REPO.parent / "shared" / "data"  # the team's datasets beside the repo (development only)
 
 
+def dataset_path(recorded: str) -> Path:
+    """Where a config's data path points: as given (absolute, or from the current folder), else from the app's
+    folder, which is how runs on the built-in faces record them (the same on every machine)."""
+    given = Path(recorded)
+    return given if given.is_absolute() or given.exists() else REPO / given
+
+
 def cache_dir() -> Path:
     """Per-user cache (precision probes, the registry of training processes); ``GAN_ART_CACHE`` moves it."""
     default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gan_art"

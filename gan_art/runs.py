@@ -25,7 +25,7 @@ from gan_art.config import ModelConfig, TrainConfig, dcgan_config, save_json, to
 from gan_art.data import IMAGE_EXTENSIONS, load_images
 from gan_art.errors import CheckpointError, ConfigError, DatasetError, RunError
 from gan_art.images import image_grid
-from gan_art.paths import REPO
+from gan_art.paths import REPO, dataset_path
 from gan_art.precision import PrecisionChoice, cached_choice
 from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
 from gan_art.training import precision_key, resolve_device, transfer_config
@@ -206,7 +206,7 @@ class RunManager:
                 cfg = replace(cfg, data=str(stage_files(data_files, run.path / "data")))
             if not cfg.data:
                 raise RunError("choose a dataset first")
-            if not Path(cfg.data).exists():
+            if not dataset_path(cfg.data).exists():
                 raise DatasetError(f"dataset path {cfg.data} does not exist on the server")
             cfg = replace(cfg, out=str(run.path))
             save_json(run.config_file, to_dict(cfg))

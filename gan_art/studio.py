@@ -64,6 +64,7 @@ from gan_art.paths import (
     INPAINTER,
     MTCNN,
     OUTPUTS,
+    REPO,
     RUNS,
     SEGMENTER,
     STYLE_MAGENTA,
@@ -536,7 +537,7 @@ class Studio:
     def _train_data(self, dataset: str) -> tuple[str, str]:
         """(path, licence) of a dataset choice: "builtin" or a folder/zip path on this server."""
         if dataset == self.BUILTIN_DATASET:
-            return str(BUILTIN_FACES), BUILTIN_LICENSE
+            return str(BUILTIN_FACES.relative_to(REPO)), BUILTIN_LICENSE  # not this machine's folders
         if not (dataset or "").strip():
             raise RunError("type the path of a folder (or zip) of images on this server")
         return dataset.strip(), ""

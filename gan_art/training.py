@@ -33,6 +33,7 @@ from gan_art.machine import machine_identity
 from gan_art.metrics import swd
 from gan_art.models import build_discriminator, build_generator
 from gan_art.models.config import ModelConfig
+from gan_art.paths import dataset_path
 from gan_art.precision import PrecisionChoice, choose
 from gan_art.rundir import STEP_NAME, RunDir
 from gan_art.train_state import TrainingState, autocast
@@ -262,9 +263,10 @@ class _Trainer:
         return self.precision
 
     def load_data(self) -> None:
-        images, summary = load_images(self.cfg.data, self.cfg.model.resolution, self.cfg.max_images)
+        images, summary = load_images(dataset_path(self.cfg.data), self.cfg.model.resolution, self.cfg.max_images)
         self.images = images.to(self.device)
-        self.data_summary = {**summary.to_dict(), "license": self.cfg.data_license or "unknown (user supplied)"}
+        self.data_summary = {**summary.to_dict(), "source": self.cfg.data,
+                             "license": self.cfg.data_license or "unknown (user supplied)"}
 
     def real_batch(self) -> torch.Tensor:
         index = torch.randint(len(self.images), (self.batch,), generator=self.rng, device=self.device)

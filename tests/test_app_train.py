@@ -1,12 +1,14 @@
 """The Train tab end to end: the named API starts, watches and stops a run; Chromium clicks Start."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import gradio_client  # installed with gradio: missing, the install is broken (no skip)
 import pytest
 
+from gan_art.paths import BUILTIN_FACES, dataset_path
 from tests.app_server import ARTIFACTS, open_browser
 
 TINY = dict(resolution=16, batch_size=8, precision="fp32")  # grids within seconds on any CPU
@@ -33,7 +35,7 @@ def zombie_children(pid: int) -> list[int]:
     return found
 
 
-def test_start_watch_stop_and_explore_the_result(app):
+def test_start_watch_stop_and_explore_the_result(app, tmp_path, monkeypatch):
     client = gradio_client.Client(app.url, verbose=False)
     run = client.predict(steps=3000, name="ui-run", **TINY, api_name="/train_start")
     assert run == "ui-run"
@@ -45,6 +47,13 @@ def test_start_watch_stop_and_explore_the_result(app):
     client.predict(run=run, command="stop", api_name="/train_control")
     stopped = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["state"] == "stopped" and s)
     assert stopped["checkpoint"] == f"step-{stopped['step']:09d}"
+    # the built-in faces are recorded from the app's folder, not this machine's, and found from anywhere
+    run_dir = Path(app.runs_root) / run
+    recorded = json.loads((run_dir / "checkpoints" / stopped["checkpoint"] / "config.json").read_text())
+    assert json.loads((run_dir / "train_config.json").read_text())["data"] == "data/faces-mini.zip"
+    assert recorded["data"]["source"] == "data/faces-mini.zip"
+    monkeypatch.chdir(tmp_path)
+    assert dataset_path("data/faces-mini.zip") == BUILTIN_FACES
     wait_for(lambda: not zombie_children(app.process.pid), timeout=10)  # the app reaped its worker
     # the stopped run's checkpoint is listed in Explore and generates
     image, recipe = client.predict(checkpoint="runs/ui-run", seed=0, api_name="/generate")
