@@ -40,6 +40,22 @@ def labelled_images(data: str | Path, csv_path: str | Path, resolution: int) -> 
     return images[keep], targets
 
 
+def training_halves(count: int) -> dict[str, torch.Tensor]:
+    """Indices (into the labelled images) that classifiers a and b train on: a fixed split, so that which
+    faces each one saw can be restated later."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(0))
+    return {"a": order[: count // 2], "b": order[count // 2:]}
+
+
+def faces_seen_by(classifier: str, data: str | Path, csv_path: str | Path) -> set[str]:
+    """File names of the faces ``classifier`` ("a" or "b") trained on, given the data and labels it was fitted
+    with (its card names them): to evaluate with it on faces it never saw."""
+    _, summary = load_images(data, 8)
+    labels = read_labels(csv_path)
+    labelled = [Path(name).name for name in summary.names if Path(name).name in labels]
+    return {labelled[i] for i in training_halves(len(labelled))[classifier].tolist()}
+
+
 def classifier_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     gender = F.binary_cross_entropy_with_logits(outputs[:, 0], targets[:, 0])
     age = F.smooth_l1_loss(outputs[:, 1], targets[:, 1] / AGE_SCALE)
@@ -109,8 +125,7 @@ def fit_classifiers(data: str | Path, labels: str | Path, out: str | Path, resol
                     epochs: int = 6, log: Callable[[str], None] = print) -> dict:
     """Train classifiers a and b on disjoint halves; save them with their cross-validated accuracy."""
     images, targets = labelled_images(data, labels, resolution)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
-    halves = {"a": order[: len(order) // 2], "b": order[len(order) // 2:]}
+    halves = training_halves(len(images))
     models, report = {}, {}
     for name, index in halves.items():
         other = halves["b" if name == "a" else "a"]

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_art.attributes import fit_classifiers, load_classifier, predict
+from gan_art.attributes import faces_seen_by, fit_classifiers, load_classifier, predict
 from gan_art.checkpoints import write_checkpoint
 from gan_art.config import to_dict
 from gan_art.data import load_images
@@ -67,6 +67,8 @@ def test_attribute_classifiers_train_on_tiny_labelled_data_and_load(tmp_path):
                            log=lambda _: None)
     assert set(card["held_out_accuracy"]) == {"a", "b"}
     assert card["held_out_accuracy"]["a"]["trained_on"] == 32
+    seen = {name: faces_seen_by(name, folder, tmp_path / "labels.csv") for name in ("a", "b")}
+    assert len(seen["a"]) == len(seen["b"]) == 32 and not seen["a"] & seen["b"]  # restated: disjoint halves
     for name in ("a", "b"):
         scores = predict(load_classifier(tmp_path / "attributes", name), faces)
         assert scores.shape == (64, 2) and torch.isfinite(scores).all()
