@@ -1,6 +1,10 @@
 """The weights in checkpoints/ are trained, not random: each shipped model does its job on real faces.
 
-Faces come from data/faces-mini.zip (in the repo), so these run on a fresh clone without ../shared.
+Faces come from data/faces-mini.zip (in the repo), so these run on a fresh clone without ../shared: its 120
+faces in the hashed hold-out (`is_holdout`), which the inpainter, damage detector and encoder never trained on
+(the face generator trained on every UTKFace face: no face it has not seen exists here). Thresholds: the
+measured figure of 16-face sets drawn from the 120 at their 1st percentile (2,000 draws; `python
+benchmarks/shipped_model_margins.py`).
 """
 from __future__ import annotations
 
@@ -18,18 +22,23 @@ from gan_art.explore import generate_seeds, synthesize
 from gan_art.images import to_float
 from gan_art.inpaint import detect_damage, load_inpainter, load_segmenter, repair
 from gan_art.metrics import psnr
+from gan_art.repair_training import is_holdout
 from tests.conftest import REPO
 
 CHECKPOINTS = REPO / "checkpoints"
 
 
+def holdout_faces() -> torch.Tensor:
+    """Every 7th of the built-in set's 120 hold-out faces: 16 faces of all ages (names start with the age)."""
+    images, summary = load_images(REPO / "data" / "faces-mini.zip", 64)
+    return images[torch.tensor([is_holdout(name) for name in summary.names])][::7][:16]
+
+
 @pytest.fixture(scope="module")
 def faces_128() -> list[np.ndarray]:
-    """16 real faces of all ages (file names start with the age), enlarged from the built-in 64 px set to the
-    128 px the repair networks work at."""
-    images, _ = load_images(REPO / "data" / "faces-mini.zip", 64)
+    """16 hold-out faces of all ages, enlarged to the 128 px the repair networks work at."""
     return [np.asarray(Image.fromarray(x.permute(1, 2, 0).numpy()).resize((128, 128), Image.Resampling.BICUBIC))
-            for x in images[::125]]
+            for x in holdout_faces()]
 
 
 @pytest.mark.parametrize("name", ["faces", "faces-dcgan"])
@@ -56,7 +65,7 @@ def test_inpainter_beats_telea_on_large_holes(faces_128):
         telea = repair(Image.fromarray(face), mask, "telea").image
         gains.append(psnr(torch.from_numpy(np.array(learned)), truth)
                      - psnr(torch.from_numpy(np.array(telea)), truth))
-    assert np.mean(gains) > 0.5, gains
+    assert np.mean(gains) > 2.9, gains  # measured on the 120: +4.0 dB
 
 
 def test_a_mirrored_face_is_repaired_as_the_mirror_image(faces_128):
@@ -81,18 +90,16 @@ def test_damage_detector_finds_synthetic_damage(faces_128):
         found = np.asarray(detect_damage(Image.fromarray(damaged), model=model)) > 0
         intersection += (found & truth).sum()
         union += (found | truth).sum()
-    assert intersection / union > 0.5, intersection / union
-
+    assert intersection / union > 0.75, intersection / union  # measured on the 120: 0.876
 
 
 def test_the_face_encoder_guesses_real_faces_far_better_than_the_average_face():
     checkpoint = load_generator(CHECKPOINTS / "faces")
     generator, encoder = checkpoint.generator, load_encoder(CHECKPOINTS / "faces")
-    images, _ = load_images(REPO / "data" / "faces-mini.zip", 64)
-    faces = images[::125]
+    faces = holdout_faces()
     with torch.no_grad():
         guesses = synthesize(generator, encoder(to_float(faces))[:, None].repeat(1, generator.num_ws, 1))
     average = synthesize(generator, generator.w_avg[None, None].repeat(1, generator.num_ws, 1))[0]
     gains = np.array([psnr(guess, face) - psnr(average, face) for guess, face in zip(guesses, faces)])
-    # measured 2026-11-26: +6.6 dB on average, better on 16 of 16; an untrained encoder is about +0
-    assert gains.mean() > 3 and (gains > 0).mean() >= 0.85, gains
+    # measured on the 120: +6.0 dB on average, better on all; an untrained encoder is about +0
+    assert gains.mean() > 4.8 and (gains > 0).all(), gains
