@@ -1,0 +1,86 @@
+"""How the transfer recipe was chosen (issue 24): variants of it trained for the same number of steps on a domain's
+100 training images, scored on *validation* faces in the same look, never on the hold-out that
+``transfer_quality.py`` reports.
+
+    python benchmarks/transfer_recipe_search.py [--domain sketch] [--steps 460]
+        [--variants recipe,freeze_d=0,freeze_d=4,lr=0.004]
+
+A variant is ``recipe`` (TRANSFER_RECIPE as shipped) or ``field=value[;field=value]`` overrides of it (``lr``
+sets both learning rates). A fixed step count rather than minutes, so the comparison holds on a busy machine;
+460 steps is about 10 minutes of the recipe on 2 cores without native bf16. One JSON line per variant (SWD x1e3
+at 64 px of 250 generated images against 250 validation faces, and the two halves of 500 validation faces
+against each other), then one with all of them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transfer_quality import DOMAINS, GENERATED, make_domain
+
+from gan_art.checkpoints import load_generator
+from gan_art.data import load_images
+from gan_art.explore import sample_images
+from gan_art.machine import machine_info
+from gan_art.metrics import swd
+from gan_art.paths import CHECKPOINTS, FACES, SHARED_DATA
+from gan_art.repair_training import is_validation
+from gan_art.training import train, transfer_config
+
+
+def validation_faces(name: str, source: Path, count: int) -> torch.Tensor:
+    """``count`` validation-bucket faces in the domain's look, uint8 (N, 3, 64, 64)."""
+    look, rng = DOMAINS[name], np.random.default_rng(1)
+    images, summary = load_images(source, 64)
+    picked = images[torch.tensor([is_validation(n) for n in summary.names])][:count]
+    return torch.from_numpy(np.stack([look(f.permute(1, 2, 0).numpy(), rng) for f in picked])).permute(0, 3, 1, 2)
+
+
+def overrides(variant: str) -> dict:
+    if variant == "recipe":
+        return {}
+    values = {}
+    for item in variant.split(";"):
+        key, value = item.split("=")
+        number = float(value) if any(c in value for c in ".e") else int(value) if value.isdigit() else value
+        values |= {"lr_g": number, "lr_d": number} if key == "lr" else {key: number}
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain", choices=sorted(DOMAINS), default="sketch")
+    parser.add_argument("--data", default=str(SHARED_DATA / "utkface" / "train-64.zip"))
+    parser.add_argument("--steps", type=int, default=460)
+    parser.add_argument("--variants", default="recipe,freeze_d=0,freeze_d=4,lr=0.004")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    result = {"benchmark": "transfer_recipe_search", "domain": args.domain, "steps": args.steps,
+              "machine": machine_info()}
+    with tempfile.TemporaryDirectory() as tmp:
+        data, _ = make_domain(args.domain, Path(args.data), Path(tmp) / "data")
+        validation = validation_faces(args.domain, Path(args.data), 2 * GENERATED)
+        half_a, half_b = validation[:GENERATED], validation[GENERATED:]
+        result["real_vs_real"] = swd(half_a, half_b)
+        z = torch.randn(GENERATED, 512, generator=torch.Generator().manual_seed(1))
+        for variant in args.variants.split(","):
+            cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), steps=args.steps,
+                                  checkpoint_minutes=600.0, sample_every=10**6, **overrides(variant))
+            started = time.perf_counter()
+            checkpoint = load_generator(train(cfg))
+            fake = sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim])
+            result[variant] = {"swd": swd(half_a, fake), "minutes": round((time.perf_counter() - started) / 60, 1)}
+            print(json.dumps({variant: result[variant]}), flush=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
