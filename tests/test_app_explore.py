@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import re
+import time
 
 import gradio_client  # installed with gradio: missing, the install is broken (no skip)
 import numpy as np
@@ -171,8 +172,14 @@ def drag_slider(page, name: str) -> tuple[Image.Image, Image.Image]:
     page.mouse.up()
     page.wait_for_function("(src) => document.querySelector('#explore-view img.ga-big')?.src !== src", arg=source,
                            timeout=30_000)
-    page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
-    return before, Image.open(io.BytesIO(image.screenshot()))
+    # the first new picture can be a late update of the face before the drag: look until the edit shows (or 30 s)
+    deadline = time.monotonic() + 30
+    while True:
+        page.wait_for_function("() => document.querySelector('#explore-view img.ga-big').complete", timeout=30_000)
+        after = Image.open(io.BytesIO(image.screenshot()))
+        if changed(before, after) or time.monotonic() > deadline:
+            return before, after
+        page.wait_for_timeout(300)
 
 
 def changed(before: Image.Image, after: Image.Image) -> bool:
