@@ -411,9 +411,8 @@ class _Loop:
         if self.is_main and self.cfg.precision == "auto":
             self.run.write_status("starting", message="choosing the precision: timing a few steps on this machine")
         choice = self.trainer.resolve_precision()
-        if self.is_main:
-            self.run.write_status("starting", precision=choice.precision, precision_note=choice.reason,
-                                  message="training")
+        if self.is_main:  # running from here: the first metrics line can be minutes away on a slow CPU
+            self.run.write_status("running", precision=choice.precision, precision_note=choice.reason, message="")
         self.last_sample_time = time.monotonic()
         while self.trainer.step < self.cfg.steps and not self.done:
             self.step()
