@@ -71,8 +71,8 @@ def test_bad_dataset_choices_give_messages(app):
 
 
 @pytest.mark.browser
-def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app):
-    """The tab's default: fine-tune the shipped face model (at its 64 px) on the chosen images."""
+def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app, image_folder):
+    """The tab's default: fine-tune the shipped face model (at its 64 px) on the chosen images (a tiny folder)."""
     with open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app.url)
@@ -84,6 +84,9 @@ def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app):
         assert "precision" in estimate and "≈" in estimate and "min" in estimate
         assert page.locator("#train-start-from input").input_value() == "faces"
         assert page.get_by_label("Resolution (px)").input_value() == "64"  # the model's, not to be changed
+        page.get_by_text("Folder on this server").click()
+        page.get_by_label("Folder or zip path on the server").fill(str(image_folder))
+        page.get_by_label("Folder or zip path on the server").press("Enter")
         page.get_by_label("Steps").fill("5000")
         page.get_by_label("Steps").press("Enter")
         page.get_by_text("Advanced").click()
@@ -102,6 +105,7 @@ def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app):
     assert status["state"] == "stopped" and status["checkpoint"]
     config = (Path(app.runs_root) / "tuned-in-browser" / "train_config.json").read_text()
     assert '"init_from"' in config and "checkpoints/faces" in config and '"freeze_d": 2' in config
+    assert json.loads(config)["data"] == str(image_folder)
     # the fine-tuned run is in Explore, and its recipe names it
     image, recipe = client.predict(checkpoint="runs/tuned-in-browser", seed=0, api_name="/generate")
     assert '"checkpoint": "runs/tuned-in-browser"' in recipe
