@@ -91,6 +91,11 @@ def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feath
 
 
 @torch.no_grad()
+def damaged_share(mask: Image.Image) -> float:
+    """The share of the photo a damage mask (L, white = damaged) covers."""
+    return float((np.asarray(mask) >= 128).mean())
+
+
 def detect_damage(image: Image.Image, model=None, threshold: float = 0.5, max_side: int = 1024,
                   trained_side: int = 128) -> Image.Image:
     """A proposed damage mask (L, white = damaged) of the photo's size.

@@ -53,7 +53,7 @@ from gan_art.explore import (
 )
 from gan_art.faces import MIN_FACE, AlignedFace, align, find_faces, paste_back, shows_a_face
 from gan_art.images import decode_image, to_float, upscale
-from gan_art.inpaint import METHODS, detect_damage, load_inpainter, load_segmenter, repair
+from gan_art.inpaint import METHODS, damaged_share, detect_damage, load_inpainter, load_segmenter, repair
 from gan_art.invert import Likeness, invert
 from gan_art.masks import mask_from_layers, mask_from_upload, open_layer
 from gan_art.nets.vgg import load_vgg16
@@ -89,7 +89,8 @@ from gan_art.style import builtin_styles, detailed_steps, fast_stylizer, stylize
 from gan_art.upscale import DEFAULT_DETAIL, FaceUpscaler, load_upscaler, upscale_photo
 
 # the UI imports these from here: the facade is its only door into gan_art (besides gan_art.errors)
-__all__ = ["DEFAULT_DETAIL", "LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest", "png_with_recipe"]
+__all__ = ["DEFAULT_DETAIL", "LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest", "damaged_share",
+           "png_with_recipe"]
 
 DEFAULT_CHECKPOINT = "faces"
 # benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles (results/inpaint_quality.jsonl)
@@ -459,12 +460,13 @@ class Studio:
 
     def damage_layer(self, image: Image.Image) -> tuple[Path, float]:
         """The detector's proposed mask as a semi-transparent red editor layer; returns (path, coverage)."""
-        mask = np.asarray(self.detect_damage(image)) >= 128
+        found = self.detect_damage(image)
+        mask = np.asarray(found) >= 128
         layer = np.zeros((*mask.shape, 4), np.uint8)
         layer[mask] = (255, 0, 85, 140)
         path = self.output_path(".png")
         Image.fromarray(layer, "RGBA").save(path)
-        return path, float(mask.mean())
+        return path, damaged_share(found)
 
     def detect_damage(self, image: Image.Image) -> Image.Image:
         """The detector's proposed damage mask (L, white = damaged) at the photo's size."""

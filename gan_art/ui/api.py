@@ -16,7 +16,7 @@ import gradio as gr
 from gradio import FileData
 from gradio.context import get_blocks_context
 
-from gan_art.studio import DEFAULT_DETAIL, Recipe, Studio, TrainRequest
+from gan_art.studio import DEFAULT_DETAIL, Recipe, Studio, TrainRequest, damaged_share
 from gan_art.ui.feedback import error_message
 
 
@@ -158,7 +158,7 @@ def add_api(studio: Studio) -> None:
         """
         mask = studio.detect_damage(studio.open_photo(_path(image)))
         path = studio.save_image(mask)
-        return FileData(path=str(path)), round(sum(mask.histogram()[128:]) / (mask.width * mask.height), 5)
+        return FileData(path=str(path)), round(damaged_share(mask), 5)
 
     def stylize(image: FileData, style: str = "starry-night", style_image: FileData | None = None,
                 strength: float = 1.0, size: int = 0, mode: str = "fast", iterations: int = 300) -> FileData:
