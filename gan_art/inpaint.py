@@ -90,12 +90,12 @@ def repair(image: Image.Image, mask: Image.Image, method: str = "learned", feath
     return RepairResult(Image.fromarray(feather_edges(filled, hole, feather)), note)
 
 
-@torch.no_grad()
 def damaged_share(mask: Image.Image) -> float:
     """The share of the photo a damage mask (L, white = damaged) covers."""
     return float((np.asarray(mask) >= 128).mean())
 
 
+@torch.no_grad()
 def detect_damage(image: Image.Image, model=None, threshold: float = 0.5, max_side: int = 1024,
                   trained_side: int = 128) -> Image.Image:
     """A proposed damage mask (L, white = damaged) of the photo's size.
