@@ -3,7 +3,8 @@
     python benchmarks/shipped_model_margins.py
 
 The faces of data/faces-mini.zip in the hashed hold-out, which the inpainter, damage detector and encoder never
-trained on, with the tests' masks and damage (same seeds, drawn face after face). Per figure: its value on all
+trained on, with the tests' mask and damage generators and seeds (drawn face after face over all 120, so a face's
+hole is not the one a test draws for it). Per figure: its value on all
 120, and the 1st/5th/50th percentiles of the same figure over 2,000 random 16-face sets (what a test of 16 faces
 can see by chance): the tests assert the 1st percentile. One JSON line.
 """

@@ -42,14 +42,23 @@ def validation_faces(name: str, source: Path, count: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([look(f.permute(1, 2, 0).numpy(), rng) for f in picked])).permute(0, 3, 1, 2)
 
 
+def parse_value(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def overrides(variant: str) -> dict:
     if variant == "recipe":
         return {}
     values = {}
     for item in variant.split(";"):
-        key, value = item.split("=")
-        number = float(value) if any(c in value for c in ".e") else int(value) if value.isdigit() else value
-        values |= {"lr_g": number, "lr_d": number} if key == "lr" else {key: number}
+        key, text = item.split("=")
+        value = parse_value(text)
+        values |= {"lr_g": value, "lr_d": value} if key == "lr" else {key: value}
     return values
 
 
