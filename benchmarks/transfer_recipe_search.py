@@ -3,10 +3,10 @@
 ``transfer_quality.py`` reports.
 
     python benchmarks/transfer_recipe_search.py [--domain sketch] [--steps 460]
-        [--variants recipe,freeze_d=0,freeze_d=4,lr=0.004]
+        [--variants "recipe freeze_d=0 augment=translation,cutout lr=0.004;freeze_d=4"]
 
-A variant is ``recipe`` (TRANSFER_RECIPE as shipped) or ``field=value[;field=value]`` overrides of it (``lr``
-sets both learning rates). A fixed step count rather than minutes, so the comparison holds on a busy machine;
+Variants are separated by spaces. A variant is ``recipe`` (TRANSFER_RECIPE as shipped) or
+``field=value[;field=value]`` overrides of it (``lr`` sets both learning rates; ``steps`` its own step count). A fixed step count rather than minutes, so the comparison holds on a busy machine;
 460 steps is about 10 minutes of the recipe on 2 cores without native bf16. One JSON line per variant (SWD x1e3
 at 64 px of 250 generated images against 250 validation faces, and the two halves of 500 validation faces
 against each other), then one with all of them.
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--domain", choices=sorted(DOMAINS), default="sketch")
     parser.add_argument("--data", default=str(SHARED_DATA / "utkface" / "train-64.zip"))
     parser.add_argument("--steps", type=int, default=460)
-    parser.add_argument("--variants", default="recipe,freeze_d=0,freeze_d=4,lr=0.004")
+    parser.add_argument("--variants", default="recipe freeze_d=0 freeze_d=4 lr=0.004")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -80,9 +80,9 @@ def main() -> None:
         half_a, half_b = validation[:GENERATED], validation[GENERATED:]
         result["real_vs_real"] = swd(half_a, half_b)
         z = torch.randn(GENERATED, 512, generator=torch.Generator().manual_seed(1))
-        for variant in args.variants.split(","):
-            cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), steps=args.steps,
-                                  checkpoint_minutes=600.0, sample_every=10**6, **overrides(variant))
+        for variant in args.variants.split():
+            cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), checkpoint_minutes=600.0,
+                                  sample_every=10**6, **({"steps": args.steps} | overrides(variant)))
             started = time.perf_counter()
             checkpoint = load_generator(train(cfg))
             fake = sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim])
