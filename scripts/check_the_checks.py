@@ -74,8 +74,8 @@ def main(only: list[str]) -> None:
             raise SystemExit(f"{name}: the code to break is no longer in {file}; update this mutation")
         path.write_text(original.replace(old, new, 1))
         try:
-            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test],
-                                 cwd=REPO, capture_output=True, text=True, timeout=900)
+            command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "0", test]
+            run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
         finally:
             path.write_text(original)
         summary = [line for line in run.stdout.splitlines() if line.strip()][-1]

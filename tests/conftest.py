@@ -4,6 +4,11 @@ Every process the tests start inherits a marker in its environment; at the end o
 process still alive (a training worker, an app, a browser) is killed and the run fails, so no test
 leaves work running behind it. The tests also get a cache of their own (precision probes, the registry
 of training processes) instead of the user's.
+
+The suite runs in two pytest-xdist workers (pyproject's addopts): much of it waits on processes it starts (an
+app, a browser, a CLI command importing torch), so one core idles in a single process. Each worker is a session
+of its own here (marker, cache, app) with one torch thread, so that two of them share two cores without
+oversubscribing them.
 """
 from __future__ import annotations
 
@@ -28,7 +33,10 @@ TEST_CACHE = tempfile.mkdtemp(prefix="gan-art-test-cache-")
 os.environ["GAN_ART_CACHE"] = TEST_CACHE
 LEFTOVER_GRACE_S = 20.0  # processes asked to stop at the end of a test may take a step or two to exit
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+IN_WORKER = "PYTEST_XDIST_WORKER" in os.environ
+if IN_WORKER:
+    os.environ["OMP_NUM_THREADS"] = "1"  # and the processes the tests start
+torch.set_num_threads(1 if IN_WORKER else min(2, torch.get_num_threads()))
 
 
 def processes_started_by_tests() -> dict[int, str]:
@@ -46,24 +54,27 @@ def processes_started_by_tests() -> dict[int, str]:
     return found
 
 
-def pytest_sessionfinish(session, exitstatus):
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_running():
+    """After a session's last test (and the teardown of its app): any process it started that is still alive is
+    killed, and the session fails (an error in a fixture, so that an xdist worker reports it too)."""
+    yield
     deadline = time.monotonic() + LEFTOVER_GRACE_S
     while (leftovers := processes_started_by_tests()) and time.monotonic() < deadline:
         time.sleep(0.5)
-    shutil.rmtree(TEST_CACHE, ignore_errors=True)
-    if not leftovers:
-        return
     for pid in leftovers:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in leftovers.items())
-    if reporter is not None:
-        reporter.write_line(f"FAILED: {len(leftovers)} process(es) started by the tests were still running "
-                            f"{LEFTOVER_GRACE_S:.0f} s after the last test; killed them:\n{lines}", red=True)
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if leftovers:
+        lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in leftovers.items())
+        pytest.fail(f"{len(leftovers)} process(es) started by the tests were still running {LEFTOVER_GRACE_S:.0f} s "
+                    f"after the last test; killed them:\n{lines}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
