@@ -12,8 +12,10 @@ see them as photos (it trained on all of train-64.zip).
 
 Each way trains in one process for the first figure's minutes of step time, then resumes for the next (the
 evaluation stays outside the step time). SWD x1e3 at 64 px of 250 generated images (EMA) against one half of the
-evaluation set, next to the two halves against each other (same count, since SWD depends on it). Writes one
-JSON line and, with ``--pictures DIR``, the final sample grid of each way.
+evaluation set, next to the two halves against each other (same count, since SWD depends on it), and next to
+the look applied to the face model's own faces for the same latents (``look_on_parent``): what a transfer that
+learned the look exactly, and kept the face model's faces, would score. Writes one JSON line and, with
+``--pictures DIR``, the final sample grid of each way. ``--ways ""`` measures only these two references.
 
 After the last figure, each way's memorisation check (VGG16 feature distance of 200 generated and 200 evaluation
 images to their nearest training image, with a picture of generated images above their nearest training images)
@@ -80,18 +82,22 @@ def random_subset(images: torch.Tensor, count: int, seed: int) -> torch.Tensor:
     return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]]
 
 
+def in_look(name: str, faces: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """uint8 faces (N, 3, H, W) in the domain's look."""
+    look = DOMAINS[name]
+    return torch.from_numpy(np.stack([look(f.permute(1, 2, 0).numpy(), rng) for f in faces])).permute(0, 3, 1, 2)
+
+
 def make_domain(name: str, source: Path, folder: Path) -> tuple[Path, torch.Tensor]:
     """(training folder of 100 PNGs, evaluation images (500, 3, 64, 64) uint8) in the domain's look."""
-    look, rng = DOMAINS[name], np.random.default_rng(0)
+    rng = np.random.default_rng(0)
     images, summary = load_images(source, 64)
     held_out = torch.tensor([is_holdout(n) for n in summary.names])
     training = torch.tensor([not (is_holdout(n) or is_validation(n)) for n in summary.names])
-    pick = torch.randperm(int(training.sum()), generator=torch.Generator().manual_seed(0))[:TRAIN_IMAGES]
     folder.mkdir(parents=True, exist_ok=True)
-    for index, face in enumerate(images[training][pick]):
-        Image.fromarray(look(face.permute(1, 2, 0).numpy(), rng)).save(folder / f"{index:03d}.png")
-    evaluation = [look(f.permute(1, 2, 0).numpy(), rng) for f in random_subset(images[held_out], EVAL_IMAGES, 0)]
-    return folder, torch.from_numpy(np.stack(evaluation)).permute(0, 3, 1, 2)
+    for index, face in enumerate(in_look(name, random_subset(images[training], TRAIN_IMAGES, 0), rng)):
+        Image.fromarray(face.permute(1, 2, 0).numpy()).save(folder / f"{index:03d}.png")
+    return folder, in_look(name, random_subset(images[held_out], EVAL_IMAGES, 0), rng)
 
 
 LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
@@ -167,8 +173,12 @@ def main() -> None:
         half_a, half_b = evaluation[:GENERATED], evaluation[GENERATED:2 * GENERATED]
         result["real_vs_real"] = swd(half_a, half_b)
         z = torch.randn(GENERATED, 512, generator=torch.Generator().manual_seed(1))
+        parent = load_generator(CHECKPOINTS / FACES)
+        parent_faces = sample_images(parent.generator, z[:, :parent.model.z_dim])
+        result["look_on_parent"] = swd(half_a, in_look(args.domain, parent_faces, np.random.default_rng(2)))
+        print(json.dumps({k: result[k] for k in ("real_vs_real", "look_on_parent")}), flush=True)
         vgg = load_vgg16()
-        for way in args.ways.split(","):
+        for way in filter(None, args.ways.split(",")):
             out = Path(tmp) / way
             cfg = way_config(way, data, out)
             figures, done = [], 0.0
