@@ -9,9 +9,10 @@ Variants are separated by spaces. A variant is ``recipe`` (TRANSFER_RECIPE as sh
 ``field=value[;field=value]`` overrides of it (``lr`` sets both learning rates; ``steps`` its own step count).
 A fixed step count rather than minutes, so the comparison holds on a busy machine; 460 steps is about 10
 minutes of the recipe on 2 cores without native bf16. One JSON line per variant (SWD x1e3 at 64 px of 250
-generated images against 250 validation faces, and the two halves of 500 validation faces against each other),
-then one with all of them. The seed changes the figure by about 6 (the recipe: 55.3 with seed 0, 49.1 with
-seed 1), so one run of a variant tells only a larger difference.
+generated images against 250 validation faces, and the two halves of 500 validation faces against each other,
+drawn at random from the validation bucket; r_t at the end), then one with all of them. The seed changes the
+figure by about 7 (the recipe: 57.7 with seed 0, 50.0 with seed 1), so one run of a variant tells only a larger
+difference.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transfer_quality import DOMAINS, GENERATED, make_domain
+from transfer_quality import DOMAINS, GENERATED, in_look, make_domain, random_subset
 
 from gan_art.checkpoints import load_generator
 from gan_art.data import load_images
@@ -33,15 +34,15 @@ from gan_art.machine import machine_info
 from gan_art.metrics import swd
 from gan_art.paths import CHECKPOINTS, FACES, SHARED_DATA
 from gan_art.repair_training import is_validation
+from gan_art.rundir import RunDir
 from gan_art.training import train, transfer_config
 
 
 def validation_faces(name: str, source: Path, count: int) -> torch.Tensor:
     """``count`` validation-bucket faces in the domain's look, uint8 (N, 3, 64, 64)."""
-    look, rng = DOMAINS[name], np.random.default_rng(1)
     images, summary = load_images(source, 64)
-    picked = images[torch.tensor([is_validation(n) for n in summary.names])][:count]
-    return torch.from_numpy(np.stack([look(f.permute(1, 2, 0).numpy(), rng) for f in picked])).permute(0, 3, 1, 2)
+    picked = random_subset(images[torch.tensor([is_validation(n) for n in summary.names])], count, 0)
+    return in_look(name, picked, np.random.default_rng(1))
 
 
 def parse_value(text: str) -> int | float | str:
@@ -88,7 +89,8 @@ def main() -> None:
             started = time.perf_counter()
             checkpoint = load_generator(train(cfg))
             fake = sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim])
-            result[variant] = {"swd": swd(half_a, fake), "minutes": round((time.perf_counter() - started) / 60, 1)}
+            result[variant] = {"swd": swd(half_a, fake), "minutes": round((time.perf_counter() - started) / 60, 1),
+                               "r_t": RunDir(cfg.out).read_metrics()[-1]["r_t"]}  # D's overfitting at the end
             print(json.dumps({variant: result[variant]}), flush=True)
     print(json.dumps(result))
 
