@@ -8,10 +8,11 @@
 Variants are separated by spaces. A variant is ``recipe`` (TRANSFER_RECIPE as shipped) or
 ``field=value[;field=value]`` overrides of it (``lr`` sets both learning rates; ``steps`` its own step count).
 A fixed step count rather than minutes, so the comparison holds on a busy machine; 460 steps is about 10
-minutes of the recipe on 2 cores without native bf16. One JSON line per variant (SWD x1e3 at 64 px of 250
-generated images against 250 validation faces, and the two halves of 500 validation faces against each other,
-drawn at random from the validation bucket; r_t at the end), then one with all of them. The seed changes the
-figure by about 7 (the recipe: 57.7 with seed 0, 50.0 with seed 1), so one run of a variant tells only a larger
+minutes of the recipe on 2 cores without native bf16 (a faster variant gets its extra steps by ``steps=``).
+One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250 validation faces, the mean of
+four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
+validation bucket; r_t at the end), then one with all of them. The seed changes the figure by about 7 (the
+recipe: 57.7 with seed 0, 50.0 with seed 1, one draw each), so one run of a variant tells only a larger
 difference.
 """
 from __future__ import annotations
@@ -25,7 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transfer_quality import DOMAINS, GENERATED, in_look, make_domain, random_subset
+from transfer_quality import (
+    DOMAINS,
+    GENERATED,
+    in_look,
+    latent_draws,
+    make_domain,
+    mean_of_draws,
+    random_subset,
+    real_vs_real_draws,
+)
 
 from gan_art.checkpoints import load_generator
 from gan_art.data import load_images
@@ -80,16 +90,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, _ = make_domain(args.domain, Path(args.data), Path(tmp) / "data")
         validation = validation_faces(args.domain, Path(args.data), 2 * GENERATED)
-        half_a, half_b = validation[:GENERATED], validation[GENERATED:]
-        result["real_vs_real"] = swd(half_a, half_b)
-        z = torch.randn(GENERATED, 512, generator=torch.Generator().manual_seed(1))
+        halves = validation[:GENERATED], validation[GENERATED:]
+        result["real_vs_real"] = swd(*halves)
+        result["real_vs_real_draws"] = real_vs_real_draws(validation)
+        latents = latent_draws()
         for variant in args.variants.split():
             cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), checkpoint_minutes=600.0,
                                   sample_every=10**6, **({"steps": args.steps} | overrides(variant)))
             started = time.perf_counter()
             checkpoint = load_generator(train(cfg))
-            fake = sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim])
-            result[variant] = {"swd": swd(half_a, fake), "minutes": round((time.perf_counter() - started) / 60, 1),
+            fakes = [sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim]) for z in latents]
+            result[variant] = {"swd_draws": mean_of_draws(halves, fakes),
+                               "minutes": round((time.perf_counter() - started) / 60, 1),
                                "r_t": RunDir(cfg.out).read_metrics()[-1]["r_t"]}  # D's overfitting at the end
             print(json.dumps({variant: result[variant]}), flush=True)
     print(json.dumps(result))

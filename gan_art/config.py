@@ -40,6 +40,9 @@ class TrainConfig:
     # with fresh optimisers: transfer from a trained model; "" trains from scratch
     freeze_d: int = 0  # with init_from: keep the discriminator's first N blocks (the image side) as the parent's
     # (FreezeD); 0 trains all of it
+    freeze_g: int = 0  # with init_from: keep the generator's mapping, constant input and the convolutions of its
+    # first N synthesis blocks (the coarse layout) as the parent's, their RGB outputs still training (FreezeG);
+    # 0 trains all of it
     precision: str = "auto"  # forward-pass autocast: "auto" (fastest measured on this machine), "fp32", "bf16", "fp16"
     channels_last: bool = True  # NHWC memory layout (faster convolutions on most back ends)
     compile: bool = False  # wrap the models in torch.compile
@@ -69,6 +72,8 @@ class TrainConfig:
             raise ConfigError("learning rates must be positive")
         if self.freeze_d < 0 or (self.freeze_d and not self.init_from):
             raise ConfigError("freeze_d needs init_from (a trained discriminator to keep) and must be >= 0")
+        if self.freeze_g < 0 or (self.freeze_g and not self.init_from):
+            raise ConfigError("freeze_g needs init_from (a trained generator to keep) and must be >= 0")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
         unknown = set(filter(None, self.augment.split(","))) - set(POLICIES)

@@ -124,6 +124,22 @@ def fixed_latents(cfg: TrainConfig) -> torch.Tensor:
     return torch.randn(cfg.sample_grid ** 2, cfg.model.z_dim, generator=generator)
 
 
+def frozen_parameters(G: nn.Module, D: nn.Module, cfg: TrainConfig) -> list[nn.Parameter]:
+    """FreezeD: D's RGB input and first ``freeze_d`` blocks. FreezeG: G's mapping, constant input and the
+    convolutions of its first ``freeze_g`` synthesis blocks, so the parent's coarse layout and latent space (and
+    with them its directions) stay while the RGB outputs and finer layers learn the new look."""
+    modules = [D.from_rgb, *list(D.blocks)[:cfg.freeze_d]] if cfg.freeze_d else []
+    constants = []
+    if cfg.freeze_g:
+        synthesis = getattr(G, "synthesis", None)
+        if synthesis is None or cfg.freeze_g > len(synthesis.blocks):
+            raise TrainingError(f"freeze_g {cfg.freeze_g} needs a style-based generator of at least that many blocks")
+        blocks = list(synthesis.blocks)[:cfg.freeze_g]
+        modules += [G.mapping, *(conv for block in blocks for conv in (block.conv0, block.conv1) if conv)]
+        constants.append(synthesis.const)
+    return constants + [p for module in modules for p in module.parameters()]
+
+
 class GanModels:
     """G, D, the EMA generator, their optimisers and one training step at a given precision. No I/O."""
 
@@ -133,12 +149,11 @@ class GanModels:
         self.G = build_generator(cfg.model).to(device, memory_format=self.memory_format)
         self.D = build_discriminator(cfg.model).to(device, memory_format=self.memory_format)
         self.G_ema = losses.make_ema(self.G)
-        frozen = [self.D.from_rgb, *list(self.D.blocks)[:cfg.freeze_d]] if cfg.freeze_d else []
-        for module in frozen:
-            module.requires_grad_(False)
+        for parameter in frozen_parameters(self.G, self.D, cfg):
+            parameter.requires_grad_(False)
         self.d_trainable = [p for p in self.D.parameters() if p.requires_grad]
         betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        self.opt_g = torch.optim.Adam([p for p in self.G.parameters() if p.requires_grad], lr=cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.d_trainable, lr=cfg.lr_d, betas=betas)
         self.G_train, self.D_train = self.G, self.D
         self.set_precision(precision)

@@ -119,7 +119,7 @@ def test_machine_settings_are_decided_on_the_machine_that_trains(image_folder, t
     assert load_run_config(cfg.out, threads=1).threads == 1  # unless the user sets them
 
 
-def test_a_transfer_run_starts_from_the_parent_with_its_first_discriminator_blocks_frozen(image_folder, tmp_path):
+def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(image_folder, tmp_path):
     from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
     from gan_art.training import transfer_config
 
@@ -127,18 +127,23 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_discriminator_bloc
     train(parent_run)
     parent = export_checkpoint(RunDir(parent_run.out).latest_checkpoint(), tmp_path / "parent-model",
                                with_training_state=True)
-    cfg = transfer_config(parent, str(image_folder), str(tmp_path / "child"), steps=2, freeze_d=1, batch_size=4,
-                          sample_every=1, sample_grid=2, precision="fp32", threads=1)
+    cfg = transfer_config(parent, str(image_folder), str(tmp_path / "child"), steps=2, freeze_d=1, freeze_g=1,
+                          batch_size=4, sample_every=1, sample_grid=2, precision="fp32", threads=1)
     assert cfg.model == parent_run.model and cfg.init_from == str(parent)
     final = train(cfg)
     assert read_config(final)["step"] == 2  # a new run: its own step count
     card = (export_checkpoint(final, tmp_path / "promoted") / "MODEL_CARD.md").read_text()
     assert "Fine-tuned from: `parent-model`" in card
     before, after = read_tensors(parent / STATE_FILE), read_tensors(final / STATE_FILE)
-    frozen = [k for k in after if k.startswith(("D.from_rgb.", "D.blocks.0."))]
-    trained = [k for k in after if k.startswith("D.") and k not in frozen and "weight" in k]
-    assert frozen and all(torch.equal(after[k].float(), before[k].float()) for k in frozen)
-    assert any(not torch.equal(after[k].float(), before[k].float()) for k in trained)
+    for net, frozen_prefixes in [("D.", ("D.from_rgb.", "D.blocks.0.")),
+                                 ("G.", ("G.mapping.", "G.synthesis.const", "G.synthesis.blocks.0.conv"))]:
+        frozen = [k for k in after if k.startswith(frozen_prefixes) and not k.endswith("w_avg")]  # a statistic
+        trained = [k for k in after if k.startswith(net) and k not in frozen and "weight" in k]
+        assert frozen and all(torch.equal(after[k].float(), before[k].float()) for k in frozen)
+        assert any(not torch.equal(after[k].float(), before[k].float()) for k in trained)
+    assert not torch.equal(after["G.synthesis.blocks.0.to_rgb.weight"], before["G.synthesis.blocks.0.to_rgb.weight"])
+    with pytest.raises(TrainingError, match="freeze_g 9 needs a style-based generator"):
+        train(transfer_config(parent, str(image_folder), str(tmp_path / "deep"), freeze_g=9))
     with pytest.raises(TrainingError, match="resolution 16 there, 32 here"):
         transfer_config(parent, str(image_folder), str(tmp_path / "other"), model={"resolution": 32})
     with pytest.raises(TrainingError, match="no training state"):
