@@ -476,7 +476,8 @@ def parent_checkpoint(cfg: TrainConfig) -> Path:
 def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> TrainConfig:
     """The recipe for training on a small set of one's own images starting from a trained model ``parent``:
     its architecture and optimiser settings, its weights at step 0 (so the EMA ramps up from this run's own
-    images), FreezeD, DiffAugment at full strength and mirroring. ``overrides`` (not None) replace any field."""
+    images), FreezeD, FreezeG, DiffAugment at full strength and mirroring. ``overrides`` (not None) replace any
+    field."""
     config = read_config(Path(parent))
     if "train" not in config:
         raise TrainingError(f"{parent} has no training config to start a run from")
@@ -485,10 +486,20 @@ def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> Tra
     model = {**config["model"], **(overrides.pop("model", None) or {})}  # a change is refused below, clearly
     values |= dict(TRANSFER_RECIPE, data=str(data), out=str(out), model=model, init_from=str(parent),
                    data_license=f"your images, on a model trained on {config.get('license') or 'unknown data'}")
+    values["freeze_g"] = generator_blocks_to_freeze(from_dict(ModelConfig, model))
     values |= {k: v for k, v in overrides.items() if v is not None}
     cfg = from_dict(TrainConfig, values)
     parent_checkpoint(cfg)
     return cfg
+
+
+def generator_blocks_to_freeze(model: ModelConfig) -> int:
+    """The recipe's FreezeG, leaving at least the two finest blocks to learn (a 64 px model keeps 4-16 px);
+    none for a generator without style blocks."""
+    if model.arch != "stylegan":
+        return 0
+    blocks = int(math.log2(model.resolution)) - 1  # 4 px up to the resolution
+    return max(0, min(TRANSFER_RECIPE["freeze_g"], blocks - 2))
 
 
 def run_from_checkpoint(checkpoint: str | Path, out: str | Path, **overrides) -> TrainConfig:

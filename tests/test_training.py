@@ -121,7 +121,8 @@ def test_machine_settings_are_decided_on_the_machine_that_trains(image_folder, t
 
 def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(image_folder, tmp_path):
     from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
-    from gan_art.training import transfer_config
+    from gan_art.models.config import ModelConfig
+    from gan_art.training import generator_blocks_to_freeze, transfer_config
 
     parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=3)
     train(parent_run)
@@ -142,6 +143,9 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(imag
         assert frozen and all(torch.equal(after[k].float(), before[k].float()) for k in frozen)
         assert any(not torch.equal(after[k].float(), before[k].float()) for k in trained)
     assert not torch.equal(after["G.synthesis.blocks.0.to_rgb.weight"], before["G.synthesis.blocks.0.to_rgb.weight"])
+    # the recipe leaves the two finest generator blocks to learn, and has nothing to freeze in a DCGAN
+    assert [generator_blocks_to_freeze(ModelConfig(resolution=r)) for r in (16, 64, 128)] == [1, 3, 3]
+    assert generator_blocks_to_freeze(ModelConfig(arch="dcgan", resolution=64)) == 0
     with pytest.raises(TrainingError, match="freeze_g 9 needs a style-based generator"):
         train(transfer_config(parent, str(image_folder), str(tmp_path / "deep"), freeze_g=9))
     with pytest.raises(TrainingError, match="resolution 16 there, 32 here"):
