@@ -2,8 +2,8 @@
 
     python benchmarks/damage_iou.py [--images 500] [--data ../shared/data/utkface/train-128.zip]
 
-Each held-out face (gan_art.repair_training.is_holdout) gets 1-3 random kinds of damage from a
-seed the training never used; IoU of the detector's mask with the true damage mask, overall
+``--images`` held-out faces (gan_art.repair_training.is_holdout), drawn at random, each get 1-3 random
+kinds of damage from a seed the training never used; IoU of the detector's mask with the true damage mask, overall
 (pooled over all pixels) and per damage kind. The baseline in the same run: marking every pixel
 as damaged.
 """
@@ -33,7 +33,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="faces are resized to this before damage is drawn")
     args = parser.parse_args()
     images, summary = load_images(args.data, 128)
-    held_out = [i for i, name in enumerate(summary.names) if is_holdout(name)][: args.images]
+    held_out = [i for i, name in enumerate(summary.names) if is_holdout(name)]
+    # drawn at random, not the first ones: UTKFace's file names start with the age
+    held_out = [held_out[i] for i in np.random.default_rng(0).permutation(len(held_out))[: args.images]]
     model = load_segmenter()
     rng = np.random.default_rng(args.seed)
     totals = {"all": [0, 0], **{k: [0, 0] for k in DAMAGE_KINDS}}
