@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ import torch
 from gan_art import precision
 from gan_art.machine import machine_info, native_bf16
 from gan_art.rundir import RunDir
-from gan_art.training import train
+from gan_art.training import precision_key, train
 from tests.conftest import REPO, tiny_train_config
 
 CPU = torch.device("cpu")
@@ -99,3 +100,11 @@ def test_an_explicit_precision_is_used_as_given(image_folder, tmp_path, explicit
     checkpoint = train(tiny_train_config(image_folder, tmp_path / "run", precision=explicit))
     recorded = json.loads((checkpoint / "config.json").read_text())["precision"]
     assert recorded["precision"] == explicit and recorded["seconds_per_step"] == {}
+
+
+def test_a_transfer_run_is_timed_with_its_frozen_blocks(image_folder, tmp_path):
+    # frozen blocks skip part of the backward, so a probe without them would misjudge the Train tab's estimate
+    scratch = tiny_train_config(image_folder, tmp_path / "run")
+    transfer = replace(scratch, init_from=str(tmp_path / "parent"), freeze_d=1, freeze_g=1)
+    assert precision_key(scratch, 8) != precision_key(transfer, 8)
+    assert precision_key(scratch, 8) == precision_key(replace(scratch, init_from=str(tmp_path / "parent")), 8)
