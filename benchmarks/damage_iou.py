@@ -20,7 +20,7 @@ from gan_art.data import load_images
 from gan_art.inpaint import detect_damage, load_segmenter
 from gan_art.machine import machine_info
 from gan_art.paths import SHARED_DATA
-from gan_art.repair_training import is_holdout
+from gan_art.repair_training import drawn_from, is_holdout
 
 DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
 
@@ -33,9 +33,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="faces are resized to this before damage is drawn")
     args = parser.parse_args()
     images, summary = load_images(args.data, 128)
-    held_out = [i for i, name in enumerate(summary.names) if is_holdout(name)]
-    # drawn at random, not the first ones: UTKFace's file names start with the age
-    held_out = [held_out[i] for i in np.random.default_rng(0).permutation(len(held_out))[: args.images]]
+    held_out = drawn_from(summary.names, is_holdout, args.images)
     model = load_segmenter()
     rng = np.random.default_rng(args.seed)
     totals = {"all": [0, 0], **{k: [0, 0] for k in DAMAGE_KINDS}}

@@ -3,7 +3,7 @@
     python benchmarks/inpaint_quality.py [--images 10] [--sizes 128 256 512] [--families ours unseen]
     python benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles   # not faces
 
-Faces: the hashed 5% hold-out of train-128 that the inpainter never trained on
+Faces: drawn at random from the hashed 5% hold-out of train-128 that the inpainter never trained on
 (gan_art.repair_training.is_holdout), enlarged with bicubic resampling to each size. ``--photos``: every image
 in the given folders instead (centre square, resized to each size): photos and paintings that are not faces,
 to measure which method to suggest there. Masks, one per face,
@@ -43,7 +43,7 @@ from gan_art.machine import machine_info
 from gan_art.metrics import psnr, ssim
 from gan_art.nets.vgg import STYLE_LAYERS, load_vgg16, preprocess
 from gan_art.paths import CHECKPOINTS, INPAINTER, SHARED_DATA, UPSCALER
-from gan_art.repair_training import is_holdout, is_validation
+from gan_art.repair_training import drawn_from, is_holdout, is_validation
 from gan_art.upscale import FaceUpscaler
 
 DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
@@ -168,7 +168,7 @@ def main() -> None:
         images, summary = load_images(args.data, 128)
         chosen = is_holdout if args.split == "holdout" else is_validation
         held_out = [Image.fromarray(images[i].permute(1, 2, 0).numpy())
-                    for i, name in enumerate(summary.names) if chosen(name)][: args.images]
+                    for i in drawn_from(summary.names, chosen, args.images)]
     model, vgg = load_inpainter(Path(args.checkpoint)), load_vgg16()
     draw = {"ours": mask_in_band, "unseen": unseen_mask}
     gains = {}

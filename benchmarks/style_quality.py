@@ -2,7 +2,7 @@
 
     python benchmarks/style_quality.py [--faces 10] [--size 256] [--iterations 300]
 
-Three paintings x N held-out UTKFace photos (128 px, upscaled to --size). Distances use VGG16
+Three paintings x N held-out UTKFace photos drawn at random (128 px, upscaled to --size). Distances use VGG16
 (gan_art.style.style_distances): Gram MSE summed over relu1_1..relu4_1 (lower = closer to the
 style) and relu4_1 feature MSE to the photo (lower = closer to the content). The photo itself is
 the baseline row. Prints one JSON line per method and writes a picture grid to
@@ -23,7 +23,7 @@ from gan_art.images import pil_to_tensor
 from gan_art.machine import machine_info
 from gan_art.nets.vgg import load_vgg16
 from gan_art.paths import REPO, SHARED_DATA
-from gan_art.repair_training import is_holdout
+from gan_art.repair_training import drawn_from, is_holdout
 from gan_art.style import builtin_styles, fit_long_side, style_distances, stylize_detailed, stylize_fast
 
 DEFAULT_DATA = SHARED_DATA / "utkface" / "train-128.zip"
@@ -38,8 +38,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     images, summary = load_images(args.data, 128)
-    faces = [Image.fromarray(images[i].permute(1, 2, 0).numpy()) for i, n in enumerate(summary.names)
-             if is_holdout(n)][: args.faces]
+    faces = [Image.fromarray(images[i].permute(1, 2, 0).numpy())
+             for i in drawn_from(summary.names, is_holdout, args.faces)]
     vgg = load_vgg16()
     rows = {"photo": [], "fast": [], "detailed": []}
     scores = {k: {"gram_distance": [], "content_distance": []} for k in rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,6 +45,13 @@ def is_holdout(name: str) -> bool:
 def is_validation(name: str) -> bool:
     """Another fixed 5%, also kept out of training, for tuning choices (so the hold-out is only ever measured)."""
     return _bucket(name) == 1
+
+
+def drawn_from(names: list[str], in_split: Callable[[str], bool], count: int, seed: int = 0) -> list[int]:
+    """Indices of ``count`` of the ``names`` in a split (e.g. ``is_holdout``), drawn at random: not the first
+    ones, since UTKFace's file names start with the age."""
+    indices = [i for i, name in enumerate(names) if in_split(name)]
+    return [indices[i] for i in np.random.default_rng(seed).permutation(len(indices))[:count]]
 
 
 @dataclass(frozen=True)
