@@ -214,7 +214,7 @@ class GanModels:
 
 def precision_key(cfg: TrainConfig, batch: int) -> str:
     """What a precision probe depends on besides the machine: the model, the batch, the memory layout and the
-    frozen blocks (a transfer run's step skips their backward, about 15 % of it with the recipe's)."""
+    frozen blocks (a transfer run's step skips their weights' backward, so it is faster than a full one)."""
     key = f"gan|{json.dumps(to_dict(cfg.model), sort_keys=True)}|batch={batch}|channels_last={cfg.channels_last}"
     return key + (f"|freeze_d={cfg.freeze_d}|freeze_g={cfg.freeze_g}" if cfg.freeze_d or cfg.freeze_g else "")
 
