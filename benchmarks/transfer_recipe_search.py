@@ -9,7 +9,8 @@ Variants are separated by spaces. A variant is ``recipe`` (TRANSFER_RECIPE as sh
 ``field=value[;field=value]`` overrides of it (``lr`` sets both learning rates; ``steps`` its own step count).
 A fixed step count rather than minutes, so the comparison holds on a busy machine; 545 steps is about 10
 minutes of the recipe (with FreezeG; 460 before it) on 2 cores without native bf16 (a faster variant gets its
-extra steps by ``steps=``).
+extra steps by ``steps=``). With ``checkpoint_every=N;keep_checkpoints=K`` a variant's earlier checkpoints are
+scored too (``by_step``), so one long run shows how the figure moves with the steps.
 One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250 validation faces, the mean of
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
 validation bucket; r_t at the end), then one with all of them. The seed changes the figure by about 7 (the
@@ -45,7 +46,7 @@ from gan_art.machine import machine_info
 from gan_art.metrics import swd
 from gan_art.paths import CHECKPOINTS, FACES, SHARED_DATA
 from gan_art.repair_training import is_validation
-from gan_art.rundir import RunDir
+from gan_art.rundir import RunDir, step_of
 from gan_art.training import train, transfer_config
 
 
@@ -54,6 +55,11 @@ def validation_faces(name: str, source: Path, count: int) -> torch.Tensor:
     images, summary = load_images(source, 64)
     picked = random_subset(images[torch.tensor([is_validation(n) for n in summary.names])], count, 0)
     return in_look(name, picked, np.random.default_rng(1))
+
+
+def score(checkpoint: Path, halves: tuple[torch.Tensor, torch.Tensor], latents: list[torch.Tensor]) -> dict:
+    model = load_generator(checkpoint)
+    return mean_of_draws(halves, [sample_images(model.generator, z[:, :model.model.z_dim]) for z in latents])
 
 
 def parse_value(text: str) -> int | float | str:
@@ -99,11 +105,13 @@ def main() -> None:
             cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), checkpoint_minutes=600.0,
                                   sample_every=10**6, **({"steps": args.steps} | overrides(variant)))
             started = time.perf_counter()
-            checkpoint = load_generator(train(cfg))
-            fakes = [sample_images(checkpoint.generator, z[:, :checkpoint.model.z_dim]) for z in latents]
-            result[variant] = {"swd_draws": mean_of_draws(halves, fakes),
-                               "minutes": round((time.perf_counter() - started) / 60, 1),
+            final = train(cfg)
+            minutes = round((time.perf_counter() - started) / 60, 1)
+            result[variant] = {"swd_draws": score(final, halves, latents), "minutes": minutes,
                                "r_t": RunDir(cfg.out).read_metrics()[-1]["r_t"]}  # D's overfitting at the end
+            earlier = [path for path in RunDir(cfg.out).checkpoints() if path != final]
+            if earlier:  # kept by checkpoint_every= and keep_checkpoints=: how the figure moves with the steps
+                result[variant]["by_step"] = {step_of(path): score(path, halves, latents)["swd_avg"] for path in earlier}
             print(json.dumps({variant: result[variant]}), flush=True)
     print(json.dumps(result))
 
