@@ -1,4 +1,6 @@
-"""The command line end to end, in subprocesses, as a user would run it."""
+"""The command line end to end as a user would run it: in subprocesses where the process itself matters (exit
+codes, signals, a run found from another process) or once per command, else through ``main`` in this process,
+which saves a torch import (seconds on a 2-core machine) per call."""
 import argparse
 import hashlib
 import json
@@ -36,18 +38,20 @@ def test_train_then_generate_is_reproducible(image_folder, tmp_path, capsys):
     assert result.returncode == 0, result.stderr
     assert "step 4/4" in result.stdout
     checkpoint = run / "checkpoints" / "step-000000004"
-    for out in ("a", "b"):
-        result = run_cli("generate", "--checkpoint", checkpoint, "--seeds", "0-2,7", "--out", tmp_path / out,
-                         "--truncation", "0.7")
-        assert result.returncode == 0, result.stderr
+    result = run_cli("generate", "--checkpoint", checkpoint, "--seeds", "0-2,7", "--out", tmp_path / "a",
+                     "--truncation", "0.7")
+    assert result.returncode == 0, result.stderr
+    assert main(["generate", "--checkpoint", str(checkpoint), "--seeds", "0-2,7", "--out", str(tmp_path / "b"),
+                 "--truncation", "0.7"]) == 0  # another process: the same pictures
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["seed000000.png", "seed000001.png", "seed000002.png", "seed000007.png"]
     assert [digest(tmp_path / "a" / n) for n in names] == [digest(tmp_path / "b" / n) for n in names]
     assert len({digest(tmp_path / "a" / n) for n in names}) == 4
 
-    result = run_cli("train", "--resume", run, "--steps", 6)
-    assert result.returncode == 0, result.stderr
-    assert "step 6/6" in result.stdout and "step 2/" not in result.stdout
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "6"]) == 0
+    printed = capsys.readouterr().out
+    assert "step 6/6" in printed and "step 2/" not in printed
 
     # a shipped export with its training state continues in a new run at the same step
     shipped = tmp_path / "shipped"
@@ -112,7 +116,7 @@ def wait_until(predicate, timeout=120.0):
     return value
 
 
-def test_runs_list_and_stop_find_a_cli_run_started_elsewhere(image_folder, tmp_path):
+def test_runs_list_and_stop_find_a_cli_run_started_elsewhere(image_folder, tmp_path, capsys):
     run = tmp_path / "somewhere" / "cli-run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     trainer = subprocess.Popen([sys.executable, "-m", "gan_art", "train", "--data", str(image_folder), "--out",
@@ -120,16 +124,18 @@ def test_runs_list_and_stop_find_a_cli_run_started_elsewhere(image_folder, tmp_p
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_until(lambda: RunDir(run).read_status().get("step", 0) >= 4)
-        listing = run_cli("runs", "list", "--runs-dir", tmp_path / "no-app-runs")
-        line = next(line for line in listing.stdout.splitlines() if line.startswith("cli-run"))
+        no_app_runs = str(tmp_path / "no-app-runs")
+        assert main(["runs", "list", "--runs-dir", no_app_runs]) == 0
+        line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("cli-run"))
         assert "running" in line and str(trainer.pid) in line and str(run) in line
-        stopped = run_cli("runs", "stop", "cli-run", "--runs-dir", tmp_path / "no-app-runs")
-        assert stopped.returncode == 0 and "cli-run: stopped at step" in stopped.stdout, stopped
+        assert main(["runs", "stop", "cli-run", "--runs-dir", no_app_runs]) == 0
+        assert "cli-run: stopped at step" in capsys.readouterr().out
         assert trainer.wait(60) == 0
         assert "stopped on request" in trainer.stdout.read()
         status = RunDir(run).read_status()
         assert status["state"] == "stopped" and step_of(RunDir(run).latest_checkpoint()) == status["step"]
-        assert "cli-run" not in run_cli("runs", "list", "--runs-dir", tmp_path / "no-app-runs").stdout
+        assert main(["runs", "list", "--runs-dir", no_app_runs]) == 0
+        assert "cli-run" not in capsys.readouterr().out
     finally:
         trainer.kill()
         trainer.wait()
