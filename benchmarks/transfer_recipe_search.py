@@ -111,7 +111,7 @@ def main() -> None:
                                "r_t": RunDir(cfg.out).read_metrics()[-1]["r_t"]}  # D's overfitting at the end
             earlier = [path for path in RunDir(cfg.out).checkpoints() if path != final]
             if earlier:  # kept by checkpoint_every= and keep_checkpoints=: how the figure moves with the steps
-                result[variant]["by_step"] = {step_of(path): score(path, halves, latents)["swd_avg"] for path in earlier}
+                result[variant]["by_step"] = {step_of(p): score(p, halves, latents)["swd_avg"] for p in earlier}
             print(json.dumps({variant: result[variant]}), flush=True)
     print(json.dumps(result))
 

@@ -19,7 +19,8 @@ python -c "import torch; print('torch', torch.__version__, torch.cuda.is_availab
 nvidia-smi --query-gpu=name,memory.used --format=csv 2>/dev/null
 search() { local name=$1; shift
   timeout "$LIMIT" python benchmarks/transfer_recipe_search.py --data gpu-data/train-64.zip --threads 4 "$@" \
-    > "$OUT/$name.jsonl" 2>> "$OUT/errors.txt"; echo "$name rc $? after $SECONDS s"; }  # at most 8 files come back
+    > "$OUT/$name.jsonl" 2>> "$OUT/errors.txt"  # one log for all: a call returns at most 8 files
+  echo "$name rc $? after $SECONDS s"; }
 long="steps=$BIG;max_minutes=$LONG_MIN;keep_checkpoints=1000;$FIX"
 seeds() { local v="" s; for s in "$@"; do v+=" seed=$s;steps=$S1;$FIX freeze_g=0;seed=$s;steps=$S2;$FIX"; done; echo $v; }
 search long_nofreezeg --domain sketch --variants "freeze_g=0;checkpoint_every=$EVERY2;$long" &
