@@ -21,35 +21,47 @@ from gan_art.rundir import RunDir, step_of
 from tests.conftest import REPO, tiny_model, tiny_train_config
 
 WRITER = """
-import sys, torch
+import os, sys, torch
 from gan_art.checkpoints import write_checkpoint
 from gan_art.config import ModelConfig, to_dict
 from gan_art.models import build_generator
 cfg = ModelConfig(resolution=64, z_dim=64, w_dim=64, width=16, max_channels=128)
 G = build_generator(cfg)
 state = {f"x{i}": torch.randn(256, 1024) for i in range(8)}  # ~8 MB per write, so kills land mid-write
-for step in range(10**6):
-    write_checkpoint(f"{sys.argv[1]}/step-{step % 3:09d}", {"model": to_dict(cfg), "step": step}, G,
-                     training_state=state)
-    if step == 0:
-        print("writing", flush=True)
+for _ in sys.stdin:  # one writer per line, forked so that torch is imported once
+    child = os.fork()
+    if child == 0:
+        for step in range(10**6):
+            write_checkpoint(f"{sys.argv[1]}/step-{step % 3:09d}", {"model": to_dict(cfg), "step": step}, G,
+                             training_state=state)
+            if step == 0:
+                print("writing", os.getpid(), flush=True)
+    os.waitpid(child, 0)
+    print("killed", flush=True)
 """
 
 
 def test_kill_9_during_checkpoint_writes_never_leaves_a_half_checkpoint(tmp_path):
     rng = random.Random(0)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for attempt in range(4):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=REPO, env=env,
-                                  stdout=subprocess.PIPE, text=True)
-        assert writer.stdout.readline() == "writing\n"  # kill while it writes, not while it imports torch
-        time.sleep(rng.uniform(0.0, 0.8))
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        recover_checkpoints(tmp_path)
-        for folder in tmp_path.iterdir():
-            assert not folder.name.startswith("."), f"attempt {attempt}: left {folder.name}"
-            load_generator(folder)  # complete or absent, never half-written
+    writers = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=REPO, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        for attempt in range(4):
+            writers.stdin.write("write\n")
+            writers.stdin.flush()
+            said, pid = writers.stdout.readline().split()
+            assert said == "writing"  # kill while it writes, not while it imports torch
+            time.sleep(rng.uniform(0.0, 0.8))
+            os.kill(int(pid), signal.SIGKILL)
+            assert writers.stdout.readline() == "killed\n"
+            recover_checkpoints(tmp_path)
+            for folder in tmp_path.iterdir():
+                assert not folder.name.startswith("."), f"attempt {attempt}: left {folder.name}"
+                load_generator(folder)  # complete or absent, never half-written
+    finally:
+        writers.stdin.close()
+        writers.wait(30)
 
 
 def test_full_disk_keeps_the_previous_checkpoint_and_says_so(tmp_path, monkeypatch):
