@@ -45,6 +45,12 @@ def native_bf16() -> bool:
     return cap in BF16_ISAS
 
 
+def emulates_bf16() -> bool:
+    """True where bf16 can only be emulated: an x86 CPU whose flags are known and lack AVX-512 BF16 and AMX (or
+    whose use an ISA cap forbids). It computes bf16 as fp32 plus conversions, so bf16 is never faster there."""
+    return bool(_cpuinfo()[1]) and platform.machine().lower() in ("x86_64", "amd64") and not native_bf16()
+
+
 def gpu_name(device: torch.device | str | None = None) -> str | None:
     if not torch.cuda.is_available():
         return None

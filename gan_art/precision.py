@@ -2,8 +2,11 @@
 
 bf16 autocast halves memory traffic where the hardware computes in bf16 (GPUs, CPUs with AVX-512
 BF16 or AMX) and is an order of magnitude *slower* where the CPU only emulates it, which is most
-laptops and cloud VMs. So nothing is assumed: a few steps of the actual model at the run's batch
-size are timed in each precision, and a lower precision is kept only where it is measurably faster.
+laptops and cloud VMs. So a few steps of the actual model at the run's batch size are timed in each
+precision the hardware could run faster, and a lower precision is kept only where it is measurably faster.
+An x86 CPU without AVX-512 BF16 or AMX is not timed in bf16: it converts to fp32 and back around fp32
+arithmetic, so bf16 cannot win there (6.5-10x slower in every probe we ran), and timing it cost more
+than the rest of the probe.
 The result is cached per machine (see :func:`gan_art.machine.machine_key`) and model, so it is paid once.
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch
 
 from gan_art.config import save_json
 from gan_art.errors import ConfigError
-from gan_art.machine import machine_key, native_bf16
+from gan_art.machine import emulates_bf16, machine_key
 from gan_art.paths import cache_dir
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -44,7 +47,7 @@ def candidates(device: torch.device) -> list[str]:
     """Precisions worth timing on ``device``, fp32 (the reference) first."""
     if device.type == "cuda":
         return ["fp32", "bf16", "fp16"] if torch.cuda.is_bf16_supported() else ["fp32", "fp16"]
-    return ["fp32", "bf16"]
+    return ["fp32"] if emulates_bf16() else ["fp32", "bf16"]
 
 
 def _synchronize(device: torch.device) -> None:
@@ -104,13 +107,14 @@ def decide(seconds: dict[str, float], device: torch.device) -> tuple[str, str]:
     where = "this GPU" if device.type == "cuda" else "this CPU"
     if best == "fp32":
         others = [n for n in seconds if n != "fp32"]
+        if not others and device.type == "cpu" and emulates_bf16():
+            return "fp32", f"fp32 — {where} has no native bf16 (AVX-512 BF16 or AMX): bf16 would be emulated, slower"
         if not others:
             return "fp32", f"fp32 (no lower precision to try on {where})"
         worst = max(others, key=lambda n: seconds[n] / reference)
         ratio = seconds[worst] / reference
-        emulated = "; it is emulated here" if device.type == "cpu" and not native_bf16() and worst == "bf16" else ""
         if ratio >= MIN_SPEEDUP:
-            return "fp32", f"fp32 — {worst} is {ratio:.1f}x slower on {where}{emulated}"
+            return "fp32", f"fp32 — {worst} is {ratio:.1f}x slower on {where}"
         return "fp32", f"fp32 — {worst} is not faster on {where} ({reference / seconds[worst]:.2f}x)"
     return best, f"{best} — {reference / seconds[best]:.1f}x faster than fp32 on {where}"
 

@@ -36,6 +36,8 @@ EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the firs
 def estimate_text(estimate, steps: int, batch_size: int, start_from: str = "") -> str:
     choice = estimate.choice
     note = choice.reason if estimate.precision == choice.precision else f"{estimate.precision} (your choice)"
+    if estimate.precision not in choice.seconds_per_step:  # not timed: the speed shown is fp32's
+        note = f"{estimate.precision} (your choice; not timed here, expect it slower than shown: {choice.reason})"
     return (f"Expected here: **{estimate.images_per_s:.0f} images/s** · precision {note} · "
             f"{int(steps):,} steps ≈ **{duration(estimate.eta_s(int(steps), batch_size))}**\n\n"
             f"{EXPECT_FROM_MODEL if start_from else EXPECT_FROM_SCRATCH}")
