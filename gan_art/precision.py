@@ -107,9 +107,10 @@ def decide(seconds: dict[str, float], device: torch.device) -> tuple[str, str]:
     where = "this GPU" if device.type == "cuda" else "this CPU"
     if best == "fp32":
         others = [n for n in seconds if n != "fp32"]
-        if not others and device.type == "cpu" and emulates_bf16():
-            return "fp32", f"fp32 — {where} has no native bf16 (AVX-512 BF16 or AMX): bf16 would be emulated, slower"
         if not others:
+            if device.type == "cpu" and emulates_bf16():
+                return "fp32", (f"fp32 — {where} has no native bf16 (AVX-512 BF16 or AMX): "
+                                "bf16 would be emulated, slower")
             return "fp32", f"fp32 (no lower precision to try on {where})"
         worst = max(others, key=lambda n: seconds[n] / reference)
         ratio = seconds[worst] / reference
