@@ -3,11 +3,13 @@ while training, tab vs CLI speed, and (optionally) how long a default run really
 
     python benchmarks/train_ui.py [--updates 60] [--steps 200] [--full-default-run]
 
-1. Explore slider latency through gradio_client with no run (idle), then while a default run (the tab's
-   defaults: stylegan 32 px, batch 32, precision auto) trains (p50/p95 and the p95 ratio).
+1. Explore slider latency through gradio_client with no run (idle), then while the tab's default run (a
+   fine-tune of the face model, batch 32, precision auto) trains (p50/p95 and the p95 ratio).
 2. Seconds from the start request to the first sample grid, and the longest gap between grids while
    the run trains (``--watch-seconds``).
-3. Images/s of a run started from the tab vs the same config from the CLI, each over ``--steps`` steps.
+3. Images/s of a fine-tune of the face model started from the tab vs its config run by the CLI with as many
+   threads, each over ``--steps`` steps; and vs the CLI with one core left idle (the worker's share before it ran
+   on every core at a lower priority).
 4. With ``--full-default-run``: a run with the tab's default length (steps fitted to ~12 minutes from
    the probe) is left to finish; its wall time and the estimate it started with.
 Prints one JSON line.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,9 +30,9 @@ from gradio_client import Client
 
 from gan_art.devtools import AppServer, percentiles, time_explore_slider
 from gan_art.machine import machine_info
-from gan_art.paths import BUILTIN_FACES, REPO
+from gan_art.paths import REPO
 from gan_art.rundir import RunDir
-from gan_art.runs import TrainRequest, app_config, worker_threads
+from gan_art.runs import worker_threads
 
 
 def steady_speed(run: RunDir) -> float:
@@ -56,7 +59,7 @@ def grid_gaps(run: RunDir) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=60, help="slider moves per latency measurement")
-    parser.add_argument("--steps", type=int, default=200, help="steps of the tab-vs-CLI speed comparison")
+    parser.add_argument("--steps", type=int, default=100, help="steps of the tab-vs-CLI speed comparison")
     parser.add_argument("--watch-seconds", type=float, default=90.0, help="how long to watch the grid cadence")
     parser.add_argument("--full-default-run", action="store_true", help="also time a default-length run to its end")
     args = parser.parse_args()
@@ -70,7 +73,7 @@ def main() -> None:
             idle = percentiles(time_explore_slider(server.url, "faces", args.updates, ssl_verify=False))
             client = Client(server.url, verbose=False, ssl_verify=False)
             start = time.perf_counter()
-            client.predict(steps=10**6, name="ui-active", api_name="/train_start")  # the tab's defaults otherwise
+            client.predict(model="faces", steps=10**6, name="ui-active", api_name="/train_start")
             active_run = RunDir(tmp / "runs" / "ui-active")
             wait_until(lambda: client.predict(run="ui-active", api_name="/train_status")["sample_grids"] > 0, 120)
             result["seconds_start_to_first_grid"] = round(time.perf_counter() - start, 2)
@@ -85,7 +88,7 @@ def main() -> None:
             result["explore_idle"], result["explore_while_training"] = idle, active
             result["p95_ratio_training_vs_idle"] = round(active["p95_ms"] / idle["p95_ms"], 2)
             wait_until(lambda: active_run.read_status().get("state") == "stopped", 120)
-            client.predict(steps=args.steps, name="from-tab", api_name="/train_start")
+            client.predict(model="faces", steps=args.steps, name="from-tab", api_name="/train_start")
             tab_run = RunDir(tmp / "runs" / "from-tab")
             wait_until(lambda: tab_run.read_status().get("state") == "finished", 1800, 1.0)
             if args.full_default_run:
@@ -99,20 +102,21 @@ def main() -> None:
                                          "images_per_s": round(steady_speed(default_run), 1)}
         finally:
             server.stop()
-        cfg = app_config(str(BUILTIN_FACES), TrainRequest(steps=args.steps))
-        cli_out = tmp / "from-cli"
-        model = cfg.model
-        subprocess.run([sys.executable, "-m", "gan_art", "train", "--data", cfg.data, "--out", str(cli_out),
-                        "--arch", model.arch, "--resolution", str(model.resolution), "--z-dim", str(model.z_dim),
-                        "--w-dim", str(model.w_dim), "--width", str(model.width), "--max-channels",
-                        str(model.max_channels), "--batch-size", str(cfg.batch_size), "--steps", str(args.steps),
-                        "--sample-every", "25", "--sample-seconds", "20", "--sample-grid", "6", "--metrics-every", "5",
-                        "--checkpoint-every", "500", "--checkpoint-minutes", "2", "--device", "cpu",
-                        "--threads", str(worker_threads())],  # what the tab gives its worker
-                       cwd=REPO, env=dict(os.environ), check=True, capture_output=True)
-        tab_speed, cli_speed = steady_speed(tab_run), steady_speed(RunDir(cli_out))
+
+        def cli_speed(threads: int) -> float:
+            out = RunDir(tmp / f"from-cli-{threads}")
+            out.path.mkdir()
+            shutil.copyfile(tab_run.config_file, out.config_file)  # the tab's run, step for step
+            subprocess.run([sys.executable, "-m", "gan_art", "train", "--resume", str(out.path), "--threads",
+                            str(threads)], cwd=REPO, env=dict(os.environ), check=True, capture_output=True)
+            return steady_speed(out)
+
+        tab_speed, same_threads = steady_speed(tab_run), cli_speed(worker_threads())
+        one_core_left = cli_speed(max(1, worker_threads() - 1))
     result.update({"steps": args.steps, "tab_images_per_s": round(tab_speed, 1),
-                   "cli_images_per_s": round(cli_speed, 1), "tab_vs_cli_ratio": round(tab_speed / cli_speed, 3)})
+                   "cli_images_per_s": round(same_threads, 1), "tab_vs_cli_ratio": round(tab_speed / same_threads, 3),
+                   "cli_one_core_left_images_per_s": round(one_core_left, 1),
+                   "tab_vs_one_core_left_ratio": round(tab_speed / one_core_left, 3)})
     print(json.dumps(result))
 
 

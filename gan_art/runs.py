@@ -163,8 +163,10 @@ class RunView:
 
 
 def worker_threads() -> int:
-    """CPU threads for a training worker: all cores but one, which the app keeps for its users."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """CPU threads for a training worker: OMP_NUM_THREADS where the user set it, else every core, at a lower
+    priority (worker.in_background); keeping a core back for the app instead cost a 2-core machine a third of
+    its fine-tuning speed (benchmarks/train_ui.py)."""
+    return int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1
 
 
 class RunManager:
@@ -285,8 +287,9 @@ class RunManager:
         save_json(config_file, to_dict(replace(cfg, precision="auto", threads=self.threads)))
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads))
         try:
-            result = subprocess.run([sys.executable, "-m", "gan_art", "probe-precision", "--config", str(config_file),
-                                     "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+            command = [sys.executable, "-m", "gan_art", "probe-precision", "--config", str(config_file), "--json"]
+            result = subprocess.run(worker.in_background(command), cwd=REPO, env=env, capture_output=True, text=True,
+                                    timeout=timeout)
         except subprocess.TimeoutExpired:
             raise RunError(f"measuring this machine's training speed took over {timeout:.0f} s") from None
         finally:

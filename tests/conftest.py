@@ -33,6 +33,9 @@ TEST_CACHE = tempfile.mkdtemp(prefix="gan-art-test-cache-")
 os.environ["GAN_ART_CACHE"] = TEST_CACHE
 LEFTOVER_GRACE_S = 20.0  # processes asked to stop at the end of a test may take a step or two to exit
 
+# the training workers the apps start compete as equals: at the lower priority users get, they would wait on
+# the other pytest worker's tests (tests/test_runs.py checks that priority itself)
+os.environ["GAN_ART_WORKER_NICENESS"] = "0"
 IN_WORKER = "PYTEST_XDIST_WORKER" in os.environ
 if IN_WORKER:
     os.environ["OMP_NUM_THREADS"] = "1"  # and the processes the tests start
