@@ -14,8 +14,9 @@ Each way trains in one process for the first figure's minutes of step time, then
 evaluation stays outside the step time). SWD x1e3 at 64 px of 250 generated images (EMA) against one half of the
 evaluation set, next to the two halves against each other (same count, since SWD depends on it), and next to
 the look applied to the face model's own faces for the same latents (``look_on_parent``): what a transfer that
-learned the look exactly, and kept the face model's faces, would score. Writes one JSON line and, with
-``--pictures DIR``, the final sample grid of each way. ``--ways ""`` measures only these two references.
+learned the look exactly, and kept the face model's faces, would score; and the face model's own faces
+(``parent_untouched_draws``): where every way starts. Writes one JSON line and, with ``--pictures DIR``, the
+final sample grid of each way. ``--ways ""`` measures only these references.
 
 After the last figure, each way's memorisation check (VGG16 feature distance of 200 generated and 200 evaluation
 images to their nearest training image, with a picture of generated images above their nearest training images)
@@ -201,11 +202,13 @@ def main() -> None:
         latents = latent_draws()
         z = latents[0]
         parent = load_generator(CHECKPOINTS / FACES)
-        looks = [in_look(args.domain, sample_images(parent.generator, draw[:, :parent.model.z_dim]),
-                         np.random.default_rng(2)) for draw in latents]
+        faces = [sample_images(parent.generator, draw[:, :parent.model.z_dim]) for draw in latents]
+        result["parent_untouched_draws"] = mean_of_draws(halves, faces)
+        looks = [in_look(args.domain, draw, np.random.default_rng(2)) for draw in faces]
         result["look_on_parent"] = swd(halves[0], looks[0])
         result["look_on_parent_draws"] = mean_of_draws(halves, looks)
-        print(json.dumps({k: result[k] for k in result if k.startswith(("real_vs_real", "look_on"))}), flush=True)
+        references = ("real_vs_real", "look_on", "parent_")
+        print(json.dumps({k: result[k] for k in result if k.startswith(references)}), flush=True)
         vgg = load_vgg16()
         for way in filter(None, args.ways.split(",")):
             out = Path(tmp) / way

@@ -128,3 +128,15 @@ def test_the_tab_says_when_the_chosen_precision_was_not_timed():
     choice = precision.PrecisionChoice("fp32", "auto", {"fp32": 1.0}, "fp32 — this CPU has no native bf16")
     assert "not timed" not in estimate_text(Estimate(choice, "fp32", 32.0), 100, 32)
     assert "bf16 (your choice; not timed here" in estimate_text(Estimate(choice, "bf16", 32.0), 100, 32)
+
+
+def test_the_tab_says_how_long_a_fine_tune_takes_to_look_right_at_this_machines_speed():
+    from gan_art.runs import Estimate
+    from gan_art.ui.train import EXPECT_FROM_SCRATCH, estimate_text
+
+    choice = precision.PrecisionChoice("fp32", "auto", {"fp32": 1.0}, "fp32")
+    slow = estimate_text(Estimate(choice, "fp32", 10.0), 100, 32, start_from="faces")
+    fast = estimate_text(Estimate(choice, "fp32", 100.0), 100, 32, start_from="faces")
+    assert "5,000 images (≈ 8 min here)" in slow and "18,000 (≈ 30 min)" in slow
+    assert "5,000 images (≈ 1 min here)" in fast and "18,000 (≈ 3 min)" in fast
+    assert estimate_text(Estimate(choice, "fp32", 10.0), 100, 32).endswith(EXPECT_FROM_SCRATCH)

@@ -25,12 +25,23 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
 
 
-# What to expect, measured on 2 CPU cores with 100 images of a new look (benchmarks/transfer_quality.py): a note,
-# not a promise, since it depends on the images and the machine
-EXPECT_FROM_MODEL = ("From a trained model the grid takes on your images' look within 2-5 minutes on a 2-core CPU "
-                     "and is close to them after about 10 (measured with 100 images).")
+# What to expect, in images seen (benchmarks/transfer_quality.py: 100 images of a new look, 2-core CPUs at 17-54
+# images/s); the tab turns them into minutes at this machine's measured speed. A note, not a promise.
+LOOK_TAKEN_ON_IMAGES = 5_000  # SWD down to about 2x real-vs-real on the old-photo look
+# SWD from the untouched face model's 92 (old photo) / 134 (sketch) to 27 / 51 at 18,000 images; 30,000 gave 26 / 50,
+# and a GPU run's 87,000 on sketch about 40: so 18,000 images hold about 99 % / 88 % of the gain
+MOST_OF_THE_GAIN_IMAGES = 18_000
 EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
                        "starting from a trained model is far quicker for faces and portraits.")
+
+
+def expectation(images_per_s: float, start_from: str) -> str:
+    if not start_from:
+        return EXPECT_FROM_SCRATCH
+    return (f"From a trained model the grid takes on your images' look after about {LOOK_TAKEN_ON_IMAGES:,} "
+            f"images (≈ {duration(LOOK_TAKEN_ON_IMAGES / images_per_s)} here); most of what training gains comes in "
+            f"the first {MOST_OF_THE_GAIN_IMAGES:,} (≈ {duration(MOST_OF_THE_GAIN_IMAGES / images_per_s)}). "
+            "Measured with 100 images of a new look.")
 
 
 def estimate_text(estimate, steps: int, batch_size: int, start_from: str = "") -> str:
@@ -40,7 +51,7 @@ def estimate_text(estimate, steps: int, batch_size: int, start_from: str = "") -
         note = f"{estimate.precision} (your choice; not timed here, expect it slower than shown: {choice.reason})"
     return (f"Expected here: **{estimate.images_per_s:.0f} images/s** · precision {note} · "
             f"{int(steps):,} steps ≈ **{duration(estimate.eta_s(int(steps), batch_size))}**\n\n"
-            f"{EXPECT_FROM_MODEL if start_from else EXPECT_FROM_SCRATCH}")
+            f"{expectation(estimate.images_per_s, start_from)}")
 
 
 def status_html(view) -> str:
