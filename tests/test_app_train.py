@@ -100,6 +100,12 @@ def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app, image_fold
                                timeout=90_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+        # the browser reopened finds the run it left, though the run is newer than the app
+        page.reload()
+        page.get_by_role("tab", name="Train").click()
+        page.wait_for_function("() => document.querySelector('#run-status')?.innerText.includes('tuned-in-browser')"
+                               " && document.querySelector('#run-status').innerText.includes('stopped')",
+                               timeout=60_000)
     client = gradio_client.Client(app.url, verbose=False)
     status = client.predict(run="tuned-in-browser", api_name="/train_status")
     assert status["state"] == "stopped" and status["checkpoint"]

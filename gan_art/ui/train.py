@@ -267,8 +267,15 @@ class TrainTab:
                     show_progress="hidden", **PRIVATE)
         self.timer.tick(trigger_mode="always_last", **live)
         self.run.change(lambda: dict(UNSEEN), outputs=self.shown, **PRIVATE).then(**live)
-        self.refresh.click(lambda current: gr.Dropdown(choices=studio.run_names(), value=current), self.run,
-                           self.run, **PRIVATE)
+
+        def listed(current):
+            """The runs as they are now (a page opened after a run started would list them as at the app's
+            start): ``current`` stays chosen, else the newest, so a reopened browser finds the run it left."""
+            names = studio.run_names()
+            return gr.Dropdown(choices=names, value=current if current in names else (names or [None])[0])
+
+        self.refresh.click(listed, self.run, self.run, **PRIVATE)
+        self.tab.select(listed, self.run, self.run, **PRIVATE)
 
         def scrub(name, position):
             grids = studio.run_view(name).grids if name else []
