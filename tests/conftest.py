@@ -26,6 +26,7 @@ import torch
 from gan_art.config import ModelConfig, TrainConfig
 from gan_art.devtools import AppServer, draw_image
 from gan_art.paths import REPO  # noqa: F401  (tests import it from here)
+from gan_art.worker import NICENESS_VARIABLE
 
 SESSION_MARKER = ("GAN_ART_TEST_SESSION", uuid.uuid4().hex)
 os.environ[SESSION_MARKER[0]] = SESSION_MARKER[1]
@@ -35,7 +36,7 @@ LEFTOVER_GRACE_S = 20.0  # processes asked to stop at the end of a test may take
 
 # the training workers the apps start compete as equals: at the lower priority users get, they would wait on
 # the other pytest worker's tests (tests/test_runs.py checks that priority itself)
-os.environ["GAN_ART_WORKER_NICENESS"] = "0"
+os.environ[NICENESS_VARIABLE] = "0"
 IN_WORKER = "PYTEST_XDIST_WORKER" in os.environ
 if IN_WORKER:
     os.environ["OMP_NUM_THREADS"] = "1"  # and the processes the tests start
