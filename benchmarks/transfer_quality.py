@@ -2,7 +2,7 @@
 and training from scratch (issue 24).
 
     python benchmarks/transfer_quality.py [--domain old-photo|sketch] [--minutes 2,5,10]
-        [--ways transfer,resume,scratch] [--pictures benchmarks/results]
+        [--ways transfer,resume,scratch,tab] [--pictures benchmarks/results]
 
 A domain is made from UTKFace faces by a fixed look (``old-photo``: grey, sepia, low contrast, grain and a
 vignette; ``sketch``: a pencil drawing by colour-dodge of the blurred negative). Training: 100 faces of the
@@ -11,7 +11,8 @@ hold-out, in the same look. No network trained on the evaluation faces in this l
 see them as photos (it trained on all of train-64.zip).
 
 Each way trains in one process for the first figure's minutes of step time, then resumes for the next (the
-evaluation stays outside the step time). SWD x1e3 at 64 px of 250 generated images (EMA) against one half of the
+evaluation stays outside the step time); ``tab``, the transfer as a user gets it from the Train tab, trains in the
+app's worker for the last figure's minutes of wall time (worker start and speed probe included). SWD x1e3 at 64 px of 250 generated images (EMA) against one half of the
 evaluation set, next to the two halves against each other (same count, since SWD depends on it), and next to
 the look applied to the face model's own faces for the same latents (``look_on_parent``): what a transfer that
 learned the look exactly, and kept the face model's faces, would score; and the face model's own faces
@@ -35,12 +36,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from gradio_client import Client
 from PIL import Image
 
 from gan_art.attributes import load_classifier
 from gan_art.checkpoints import load_generator
 from gan_art.config import to_dict
 from gan_art.data import load_images
+from gan_art.devtools import AppServer
 from gan_art.directions import load_directions, moved_shares
 from gan_art.explore import sample_images
 from gan_art.images import image_grid, save_png
@@ -180,12 +183,40 @@ def way_config(way: str, data: Path, out: Path):
     return type(cfg)(**{**to_dict(cfg), "out": str(out), **bookkeeping})
 
 
+def trained(way: str, data: Path, out: Path, marks: list[float]):
+    """(minutes, checkpoint folder) at each mark. The ``tab`` way is the Train tab's own run: a fine-tune started
+    through the app's API (its worker process, threads and priority) and stopped after the last mark's minutes of
+    wall time from the start request, the worker's start and speed probe included; it has only that mark."""
+    if way == "tab":
+        out.mkdir(parents=True)
+        server = AppServer(out, threads=None)
+        try:
+            client = Client(server.url, verbose=False)
+            started = time.monotonic()
+            client.predict(dataset=str(data), model="faces", steps=10**6, name="tab", api_name="/train_start")
+            time.sleep(max(0.0, marks[-1] * 60 - (time.monotonic() - started)))
+            client.predict(run="tab", command="stop", api_name="/train_control")
+            run = RunDir(out / "runs" / "tab")
+            deadline = time.monotonic() + 300
+            while run.read_status().get("state") != "stopped" and time.monotonic() < deadline:
+                time.sleep(1)
+        finally:
+            server.stop()
+        yield marks[-1], run.latest_checkpoint()
+        return
+    cfg, done = way_config(way, data, out), 0.0
+    for mark in marks:
+        leg = type(cfg)(**{**to_dict(cfg), "max_minutes": mark - done})
+        yield mark, train(leg, resume=RunDir(out).latest_checkpoint() is not None)
+        done = mark
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", choices=sorted(DOMAINS), default="old-photo")
     parser.add_argument("--data", default=str(SHARED_DATA / "utkface" / "train-64.zip"))
     parser.add_argument("--minutes", default="2,5,10", help="cumulative minutes of step time to measure at")
-    parser.add_argument("--ways", default="transfer,resume,scratch")
+    parser.add_argument("--ways", default="transfer,resume,scratch", help="and tab: the Train tab's own run")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pictures", help="write each way's final sample grid here")
     args = parser.parse_args()
@@ -211,13 +242,8 @@ def main() -> None:
         print(json.dumps({k: result[k] for k in result if k.startswith(references)}), flush=True)
         vgg = load_vgg16()
         for way in filter(None, args.ways.split(",")):
-            out = Path(tmp) / way
-            cfg = way_config(way, data, out)
-            figures, done = [], 0.0
-            for mark in marks:
-                leg = type(cfg)(**{**to_dict(cfg), "max_minutes": mark - done})
-                final = train(leg, resume=RunDir(out).latest_checkpoint() is not None)
-                done = mark
+            figures = []
+            for mark, final in trained(way, data, Path(tmp) / way, marks):
                 checkpoint = load_generator(final)
                 config = json.loads((final / "config.json").read_text())
                 fakes = [sample_images(checkpoint.generator, draw[:, :checkpoint.model.z_dim]) for draw in latents]
