@@ -28,7 +28,7 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from gan_art.devtools import AppServer, percentiles, time_explore_slider
+from gan_art.devtools import AppServer, percentiles, time_explore_slider, wait_until
 from gan_art.machine import machine_info
 from gan_art.paths import REPO
 from gan_art.rundir import RunDir
@@ -39,16 +39,6 @@ def steady_speed(run: RunDir) -> float:
     """Images/s over all equal-length metrics intervals after the first (warm-up): a harmonic mean."""
     rows = run.read_metrics()[1:]
     return len(rows) / sum(1 / r["images_per_s"] for r in rows)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError
 
 
 def grid_gaps(run: RunDir) -> list[float]:

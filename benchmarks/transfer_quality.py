@@ -12,12 +12,13 @@ see them as photos (it trained on all of train-64.zip).
 
 Each way trains in one process for the first figure's minutes of step time, then resumes for the next (the
 evaluation stays outside the step time); ``tab``, the transfer as a user gets it from the Train tab, trains in the
-app's worker for the last figure's minutes of wall time (worker start and speed probe included). SWD x1e3 at 64 px of 250 generated images (EMA) against one half of the
-evaluation set, next to the two halves against each other (same count, since SWD depends on it), and next to
-the look applied to the face model's own faces for the same latents (``look_on_parent``): what a transfer that
-learned the look exactly, and kept the face model's faces, would score; and the face model's own faces
-(``parent_untouched_draws``): where every way starts. Writes one JSON line and, with ``--pictures DIR``, the
-final sample grid of each way. ``--ways ""`` measures only these references.
+app's worker for the last figure's minutes of wall time (worker start and speed probe included). SWD x1e3 at 64 px
+of 250 generated images (EMA) against one half of the evaluation set, next to the two halves against each other
+(same count, since SWD depends on it), and next to the look applied to the face model's own faces for the same
+latents (``look_on_parent``): what a transfer that learned the look exactly, and kept the face model's faces,
+would score; and the face model's own faces (``parent_untouched_draws``): where every way starts. Writes one JSON
+line and, with ``--pictures DIR``, the final sample grid of each way. ``--ways ""`` measures only these
+references.
 
 After the last figure, each way's memorisation check (VGG16 feature distance of 200 generated and 200 evaluation
 images to their nearest training image, with a picture of generated images above their nearest training images)
@@ -43,7 +44,7 @@ from gan_art.attributes import load_classifier
 from gan_art.checkpoints import load_generator
 from gan_art.config import to_dict
 from gan_art.data import load_images
-from gan_art.devtools import AppServer
+from gan_art.devtools import AppServer, wait_until
 from gan_art.directions import load_directions, moved_shares
 from gan_art.explore import sample_images
 from gan_art.images import image_grid, save_png
@@ -197,9 +198,7 @@ def trained(way: str, data: Path, out: Path, marks: list[float]):
             time.sleep(max(0.0, marks[-1] * 60 - (time.monotonic() - started)))
             client.predict(run="tab", command="stop", api_name="/train_control")
             run = RunDir(out / "runs" / "tab")
-            deadline = time.monotonic() + 300
-            while run.read_status().get("state") != "stopped" and time.monotonic() < deadline:
-                time.sleep(1)
+            wait_until(lambda: run.read_status().get("state") == "stopped", 300, 1.0)
         finally:
             server.stop()
         yield marks[-1], run.latest_checkpoint()

@@ -68,6 +68,17 @@ class AppServer:
             self.process.wait()
 
 
+def wait_until(predicate, timeout: float, interval: float = 0.25):
+    """``predicate()``'s first truthy value, polled every ``interval`` seconds; TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError
+
+
 def draw_image(seed: int, size: int = 24) -> Image.Image:
     """A small random picture: background colour plus an ellipse, like a very abstract face."""
     rng = np.random.default_rng(seed)
