@@ -2,24 +2,20 @@
 from __future__ import annotations
 
 import json
-import time
+from functools import partial
 from pathlib import Path
 
 import gradio_client  # installed with gradio: missing, the install is broken (no skip)
 import pytest
 
+from gan_art.devtools import wait_until
 from gan_art.paths import BUILTIN_FACES, dataset_path
 from tests.app_server import ARTIFACTS, open_browser
 
 TINY = dict(resolution=16, batch_size=8, precision="fp32")  # grids within seconds on any CPU
 
 
-def wait_for(predicate, timeout=120.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(interval)
-    return value
+wait_for = partial(wait_until, timeout=120.0, interval=0.5)
 
 
 def zombie_children(pid: int) -> list[int]:

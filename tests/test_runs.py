@@ -5,12 +5,13 @@ import signal
 import time
 import zipfile
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
 from gan_art import worker
 from gan_art.checkpoints import load_generator
-from gan_art.devtools import draw_image
+from gan_art.devtools import draw_image, wait_until
 from gan_art.errors import DatasetError, RunError
 from gan_art.rundir import RunDir, step_of
 from gan_art.runs import RunManager, TrainRequest, app_config, preview_dataset, stage_files
@@ -23,14 +24,7 @@ def tiny(data, **overrides):
     return replace(cfg, threads=1, checkpoint_every=10, sample_every=5, metrics_every=5)
 
 
-def wait_for(predicate, timeout=120.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out")
+wait_for = partial(wait_until, timeout=120.0, interval=0.2)
 
 
 @pytest.fixture
