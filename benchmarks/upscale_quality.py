@@ -1,6 +1,7 @@
 """Quality of the face upscaler against Lanczos, on faces no network of ours trained on.
 
     python benchmarks/upscale_quality.py [--split holdout|validation] [--details 0,0.6,1] [--seeds 2000]
+        [--look old-photo|sketch --generator A_FINE_TUNE]
 
 Real faces: the hashed hold-out of ``--data`` (the 200 px originals by default) at 128 px, split in two
 halves A and B. A is shrunk to 64 px (Lanczos) and brought back by Lanczos and by the upscaler at each
@@ -9,7 +10,9 @@ form that no network here trained on) and as a set against the real faces B (mul
 A vs B is the real-vs-real floor). The shipped generator's faces (``--seeds`` seeds, psi 1) are scored the
 same way against as many real faces (hold-out first, then validation faces if the hold-out is too small),
 at 128 px and, shrunk back, at 64 px. ``--split validation`` measures on the validation faces instead:
-the one to tune on. Prints one JSON line.
+the one to tune on. ``--look`` puts every real face (at 128 px, before shrinking) in one of the looks of
+issue 24's transfer domains, for a fine-tune of the face model in that look (``--generator``), which keeps the
+face model's upscaler. Prints one JSON line.
 """
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ import argparse
 import json
 import time
 
+import numpy as np
 import torch
+from transfer_quality import DOMAINS, in_look
 
 from gan_art.checkpoints import load_generator
 from gan_art.data import load_images
@@ -57,6 +62,7 @@ def main() -> None:
     parser.add_argument("--generator", default=str(CHECKPOINTS / FACES))
     parser.add_argument("--details", default="0,0.6,1", help="comma-separated detail levels to measure")
     parser.add_argument("--seeds", type=int, default=2000, help="generator faces (0 skips that part)")
+    parser.add_argument("--look", choices=sorted(DOMAINS), help="real faces in this transfer domain's look")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -64,6 +70,8 @@ def main() -> None:
     details = [float(d) for d in args.details.split(",")]
     chosen, other = (is_holdout, is_validation) if args.split == "holdout" else (is_validation, is_holdout)
     images, summary = load_images(args.data, 128, select=lambda name: chosen(name) or other(name))
+    if args.look:
+        images = in_look(args.look, images, np.random.default_rng(0))
     faces = images[torch.tensor([chosen(n) for n in summary.names])]
     upscaler = FaceUpscaler(args.checkpoint)
     vgg = load_vgg16()
@@ -83,8 +91,8 @@ def main() -> None:
                       "swd": swd(real_b, restored)}
 
     result = {"benchmark": "upscale_quality", "machine": machine_info(), "precision": "fp32",
-              "checkpoint": args.checkpoint, "data": str(args.data), "split": args.split, "shrink": "lanczos",
-              "real_faces": real}
+              "checkpoint": args.checkpoint, "data": str(args.data), "split": args.split, "look": args.look,
+              "shrink": "lanczos", "real_faces": real}
     if args.seeds:
         pool = torch.cat([faces, images[torch.tensor([other(n) for n in summary.names])]])[: args.seeds]
         generator = load_generator(args.generator)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio_client  # installed with gradio: missing, the install is broken (no skip)
 import pytest
+from PIL import Image
 
 from gan_art.devtools import wait_until
 from gan_art.paths import BUILTIN_FACES, dataset_path
@@ -112,3 +113,4 @@ def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app, image_fold
     # the fine-tuned run is in Explore, and its recipe names it
     image, recipe = client.predict(checkpoint="runs/tuned-in-browser", seed=0, api_name="/generate")
     assert '"checkpoint": "runs/tuned-in-browser"' in recipe
+    assert '"upscaler": "upscale-faces"' in recipe and Image.open(image).size == (128, 128)  # the face model's

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from gan_art.explore import Recipe, png_with_recipe
 from gan_art.images import decode_image, resize_batch, to_float, to_uint8
 from gan_art.metrics import psnr
 from gan_art.models.upscaler import Upscaler, UpscalerConfig, UpscalerPair
-from gan_art.studio import Studio
+from gan_art.studio import Studio, named_upscaler
 from gan_art.upscale import TILE, FaceUpscaler, upscale_photo
 from gan_art.upscale_training import UpscaleTrainConfig, train_upscaler
 from tests.conftest import REPO
@@ -168,3 +169,16 @@ def test_recipes_with_the_upscaler_reproduce_and_a_changed_upscaler_is_refused(t
     changed = png_with_recipe(again, Recipe(**{**stamped.__dict__, "upscaler_id": "0123456789ab"}))
     with pytest.raises(RecipeError, match="upscaler 'upscale-faces' has changed"):
         studio.read_recipe(changed)
+
+
+def test_a_fine_tune_keeps_the_upscaler_of_the_model_it_started_from(tmp_path):
+    parent = REPO / "checkpoints" / "faces"
+    faces = json.loads((parent / "config.json").read_text())
+    assert named_upscaler(faces) == "upscale-faces"
+    tuned = {k: v for k, v in faces.items() if k != "upscaler"} | {"train": {"init_from": str(parent)}}
+    assert named_upscaler(tuned) == "upscale-faces"
+    (tmp_path / "tuned").mkdir()
+    (tmp_path / "tuned" / "config.json").write_text(json.dumps(tuned))
+    assert named_upscaler({"train": {"init_from": str(tmp_path / "tuned")}}) == "upscale-faces"  # its own fine-tune
+    assert named_upscaler({"train": {"init_from": str(tmp_path / "gone")}}) == ""
+    assert named_upscaler({"train": {"init_from": ""}}) == named_upscaler({}) == ""
