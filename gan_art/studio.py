@@ -24,6 +24,7 @@ from gan_art.checkpoints import (
     Checkpoint,
     list_checkpoints,
     load_generator,
+    named_upscaler,
     read_config,
     recover_checkpoints,
 )
@@ -121,21 +122,6 @@ class LoadedModel:
 
     def names(self, kind: str) -> list[str]:
         return [d.name for d in self.directions.values() if d.kind == kind]
-
-
-def named_upscaler(config: dict, generations: int = 8) -> str:
-    """The upscaler a generator's config names, else the one of the model it was fine-tuned from (train.init_from),
-    and so on up: a fine-tune keeps its parent's upscaler. Measured on hold-out faces in the sketch and old-photo
-    looks of issue 24, the face upscaler restores them from 64 px closer than Lanczos does
-    (benchmarks/upscale_quality.py --look)."""
-    name = config.get("upscaler", "")
-    parent = Path(config.get("train", {}).get("init_from") or "")
-    if name or not parent.name or generations == 0:
-        return name
-    try:
-        return named_upscaler(read_config(parent), generations - 1)
-    except CheckpointError:  # the parent moved or is damaged: the fine-tune shows its own 64 px
-        return ""
 
 
 class Studio:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from gan_art.__main__ import main
-from gan_art.checkpoints import read_tensors, write_checkpoint
+from gan_art.checkpoints import named_upscaler, read_tensors, write_checkpoint
 from gan_art.config import to_dict
 from gan_art.data import load_images
 from gan_art.errors import ConfigError, ImageError, RecipeError
@@ -19,7 +19,7 @@ from gan_art.explore import Recipe, png_with_recipe
 from gan_art.images import decode_image, resize_batch, to_float, to_uint8
 from gan_art.metrics import psnr
 from gan_art.models.upscaler import Upscaler, UpscalerConfig, UpscalerPair
-from gan_art.studio import Studio, named_upscaler
+from gan_art.studio import Studio
 from gan_art.upscale import TILE, FaceUpscaler, upscale_photo
 from gan_art.upscale_training import UpscaleTrainConfig, train_upscaler
 from tests.conftest import REPO
@@ -182,3 +182,6 @@ def test_a_fine_tune_keeps_the_upscaler_of_the_model_it_started_from(tmp_path):
     assert named_upscaler({"train": {"init_from": str(tmp_path / "tuned")}}) == "upscale-faces"  # its own fine-tune
     assert named_upscaler({"train": {"init_from": str(tmp_path / "gone")}}) == ""
     assert named_upscaler({"train": {"init_from": ""}}) == named_upscaler({}) == ""
+    (tmp_path / "loop").mkdir()
+    (tmp_path / "loop" / "config.json").write_text(json.dumps(tuned | {"train": {"init_from": str(tmp_path / "loop")}}))
+    assert named_upscaler({"train": {"init_from": str(tmp_path / "loop")}}) == ""  # names itself: no endless walk
