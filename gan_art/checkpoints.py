@@ -177,14 +177,20 @@ def read_tensors(file: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{file} is damaged or not a safetensors file: {exc}") from None
 
 
+def fine_tuned_from(config: dict) -> Path | None:
+    """The checkpoint folder a generator was fine-tuned from (its run's ``train.init_from``), if any."""
+    parent = config.get("train", {}).get("init_from")
+    return Path(parent) if parent else None
+
+
 def named_upscaler(config: dict, generations: int = 8) -> str:
     """The upscaler a generator's config names, else the one of the model it was fine-tuned from (train.init_from),
     and so on up: a fine-tune keeps its parent's upscaler. Measured on hold-out faces in the sketch and old-photo
     looks of issue 24, the face upscaler restores them from 64 px closer than Lanczos does
     (benchmarks/upscale_quality.py --look). ``generations`` bounds the walk: an edited init_from may name itself."""
     name = config.get("upscaler", "")
-    parent = Path(config.get("train", {}).get("init_from") or "")
-    if name or not parent.name or generations == 0:
+    parent = fine_tuned_from(config)
+    if name or parent is None or generations == 0:
         return name
     try:
         return named_upscaler(read_config(parent), generations - 1)
@@ -309,8 +315,8 @@ def model_card(name: str, config: dict) -> str:
         f"# {name}", "",
         f"- Architecture: {architecture}",
         f"- Training: {training}",
-        *([f"- Fine-tuned from: `{Path(parent).name}` (its weights at step 0, transfer recipe)"]
-          if (parent := config.get("train", {}).get("init_from")) else []),
+        *([f"- Fine-tuned from: `{parent.name}` (its weights at step 0, transfer recipe)"]
+          if (parent := fine_tuned_from(config)) else []),
         f"- Data: {images} images from `{Path(str(data.get('source', '?'))).name}` "
         f"({data.get('num_skipped', 0)} files skipped)",
         f"- Licence of the training data: {config.get('license', 'unknown')}",

@@ -22,6 +22,7 @@ from gan_art.checkpoints import (
     KINDS,
     STATE_FILE,
     Checkpoint,
+    fine_tuned_from,
     list_checkpoints,
     load_generator,
     named_upscaler,
@@ -192,9 +193,9 @@ class Studio:
     def _inherited(self, checkpoint: Checkpoint) -> list[Direction]:
         """For a model fine-tuned from another (train.init_from), the parent's labelled directions that still
         move their attribute on it; none when the parent or the attribute classifier is not here."""
-        parent = Path(checkpoint.config.get("train", {}).get("init_from") or "")
+        parent = fine_tuned_from(checkpoint.config)
         attributes = self.checkpoints_root / ATTRIBUTES
-        if not parent.name or not (parent / DIRECTIONS_META).is_file() or not attributes.is_dir():
+        if parent is None or not (parent / DIRECTIONS_META).is_file() or not attributes.is_dir():
             return []
         classifier = load_classifier(attributes, "a")
         return inherited_directions(checkpoint.generator, load_directions(parent), classifier, parent.name)
