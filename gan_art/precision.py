@@ -77,18 +77,19 @@ def measure(make_step: Callable[[str, int], Callable[[], None]], batch_size: int
             device: torch.device) -> dict[str, float]:
     """Seconds per training step at ``batch_size`` for each candidate precision.
 
-    ``make_step(precision, batch_size)`` returns one training step. Every candidate is first screened at
-    an eighth of the batch: one far slower than fp32 there (bf16 emulated by the CPU, often 10-40x) is
-    not run at full size, where a single step could take minutes; its figure is then extrapolated
-    from the screening ratio."""
-    screen_batch = max(1, batch_size // 8)
+    ``make_step(precision, batch_size)`` returns one training step. Where there is more than fp32 to time,
+    every candidate is first screened at an eighth of the batch: one far slower than fp32 there (bf16
+    emulated by the CPU, often 10-40x) is not run at full size, where a single step could take minutes;
+    its figure is then extrapolated from the screening ratio."""
+    names = candidates(device)
     screened = {}
-    for name in candidates(device):
-        step = make_step(name, screen_batch)
-        _timed(step, device)  # pays one-time costs (kernel selection, allocator)
-        screened[name] = _timed(step, device)
+    if len(names) > 1:  # fp32 alone is timed at full size anyway
+        for name in names:
+            step = make_step(name, max(1, batch_size // 8))
+            _timed(step, device)  # pays one-time costs (kernel selection, allocator)
+            screened[name] = _timed(step, device)
     seconds: dict[str, float] = {}
-    for name in candidates(device):
+    for name in names:
         if name == "fp32" or screened[name] <= GIVE_UP_RATIO * screened["fp32"]:
             step = make_step(name, batch_size)
             _timed(step, device)

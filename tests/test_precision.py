@@ -54,6 +54,16 @@ def test_a_far_slower_candidate_is_screened_at_a_small_batch_and_never_run_at_fu
     assert seconds == {"fp32": 0.32, "bf16": 4.16}  # bf16 extrapolated from the screening ratio
 
 
+def test_fp32_alone_is_not_screened(monkeypatch):
+    """Where bf16 would be emulated only fp32 is timed, and only at the full batch: screening decides nothing."""
+    monkeypatch.setattr(precision, "emulates_bf16", lambda: True)
+    calls = {}
+    make_step, clock = fake_steps({"fp32": 0.01}, calls)
+    monkeypatch.setattr(precision.time, "perf_counter", lambda: clock[0])
+    assert precision.measure(make_step, 32, CPU) == {"fp32": 0.32}
+    assert set(calls) == {"fp32"} and set(calls["fp32"]) == {32} and len(calls["fp32"]) >= 3
+
+
 def test_auto_is_measured_once_per_machine_and_an_explicit_choice_wins(monkeypatch, bf16_is_a_candidate):
     calls = {}
     make_step, clock = fake_steps({"fp32": 0.02, "bf16": 0.01}, calls)
