@@ -9,6 +9,10 @@ import signal
 # Gradio recomputes a pandas summary of up to 10,000 past events after every event (for its monitoring
 # page); with live sliders that grows to tens of ms per update, so summarise rarely
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+# Gradio's queue looks for new events every 1 ms while idle (its Linux default), which kept ~9 % of a core busy for
+# as long as the app ran, taken from a training run in the Train tab or a laptop's battery; every 5 ms: ~3 %
+# (benchmarks/app_idle_cpu.py), and Explore's updates were no slower (benchmarks/explore_latency.py, A/B)
+QUEUE_POLL_S = 0.005
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     studio.start_queue()
     # a bounded queue turns overload into a "queue is full" message instead of unbounded memory
     app.queue(default_concurrency_limit=2, max_size=64)
+    queue = getattr(app, "_queue", None)  # private in Gradio: a version without it keeps its own polling
+    if hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_POLL_S)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
 
     def exit_now(signum, frame) -> None:
