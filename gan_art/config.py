@@ -44,8 +44,8 @@ class TrainConfig:
     # first N synthesis blocks (the coarse layout) as the parent's, their RGB outputs still training (FreezeG);
     # 0 trains all of it
     feature_d: float = 0.0  # weight of a second discriminator on frozen ImageNet features (EfficientNet-Lite0,
-    # after Projected GAN): a sharper signal from a small set of a new look, at about twice the time per step on
-    # a CPU; 0 = off
+    # after Projected GAN): a sharper signal from a small set of a new look, for about a quarter more time per step
+    # on a CPU; 0 = off
     precision: str = "auto"  # forward-pass autocast: "auto" (fastest measured on this machine), "fp32", "bf16", "fp16"
     channels_last: bool = True  # NHWC memory layout (faster convolutions on most back ends)
     compile: bool = False  # wrap the models in torch.compile

@@ -232,8 +232,9 @@ class GanModels:
 
 
 def precision_key(cfg: TrainConfig, batch: int) -> str:
-    """What a precision probe depends on besides the machine: the model, the batch, the memory layout and the
-    frozen blocks (a transfer run's step skips their weights' backward, so it is faster than a full one)."""
+    """What a precision probe depends on besides the machine: the model, the batch, the memory layout, the
+    frozen blocks (a transfer run's step skips their weights' backward, so it is faster than a full one) and the
+    feature discriminator (which adds to it)."""
     key = f"gan|{json.dumps(to_dict(cfg.model), sort_keys=True)}|batch={batch}|channels_last={cfg.channels_last}"
     key += f"|freeze_d={cfg.freeze_d}|freeze_g={cfg.freeze_g}" if cfg.freeze_d or cfg.freeze_g else ""
     return key + ("|feature_d" if cfg.feature_d else "")
