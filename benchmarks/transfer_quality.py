@@ -23,7 +23,7 @@ references.
 After the last figure, each way's memorisation check (VGG16 feature distance of 200 generated and 200 evaluation
 images to their nearest training image, with a picture of generated images above their nearest training images)
 and, for the ways that start from the face model, the share of its faces that the independent attribute
-classifier (b) sees move the asked way for the face model's age and gender directions at +2.
+classifier (b) sees move the asked way for the age and gender sliders Explore gives it, at +2.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from gan_art.checkpoints import load_generator
 from gan_art.config import to_dict
 from gan_art.data import load_images
 from gan_art.devtools import AppServer, wait_until
-from gan_art.directions import load_directions, moved_shares
+from gan_art.directions import inherited_directions, load_directions, moved_shares
 from gan_art.explore import sample_images
 from gan_art.images import image_grid, save_png
 from gan_art.machine import machine_info
@@ -165,11 +165,17 @@ def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: to
 
 
 def directions_after(generator) -> dict:
-    """Share of this model's faces the independent attribute classifier (b) sees move the asked way for the
-    parent's age and gender at +2."""
-    classifier = load_classifier(CHECKPOINTS / ATTRIBUTES, "b")
-    parent = [d for d in load_directions(CHECKPOINTS / FACES) if d.name in ("age", "gender")]
-    return {name: round(share, 3) for name, share in moved_shares(generator, parent, classifier).items()}
+    """The age and gender sliders Explore gives this model (the face model's, or fitted again on its faces,
+    decided with the app's classifier a): the share of its faces that the independent classifier (b) sees move
+    the asked way at +2 (0 for a slider Explore leaves out), and where each came from."""
+    parent = {d.name: d for d in load_directions(CHECKPOINTS / FACES)}
+    kept = {d.name: d for d in inherited_directions(generator, list(parent.values()),
+                                                    load_classifier(CHECKPOINTS / ATTRIBUTES, "a"), FACES)}
+    shares = moved_shares(generator, list(kept.values()), load_classifier(CHECKPOINTS / ATTRIBUTES, "b"))
+    return {name: {"moved": round(shares.get(name, 0.0), 3),
+                   "from": "left out" if name not in kept else
+                   "face model" if torch.equal(kept[name].vector, parent[name].vector) else "refitted"}
+            for name in ("age", "gender")}
 
 
 def way_config(way: str, data: Path, out: Path):

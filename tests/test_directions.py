@@ -83,13 +83,20 @@ def test_directions_save_load_and_custom_names(tmp_path, generator):
     assert sorted(p.name for p in (tmp_path / "custom-directions").iterdir()) == ["my look.safetensors"]
 
 
-def test_a_fine_tuned_model_keeps_only_the_parent_directions_that_still_move_their_attribute():
+def test_a_fine_tuned_model_keeps_the_parent_directions_that_still_move_their_attribute_and_refits_the_others():
     """Measured on the model's own faces with the attribute classifier: the shipped directions on the shipped
-    model are kept; the same directions turned around (a model on which they stopped working) are not."""
+    model are kept; the same directions turned around (a model on which they stopped working) are fitted again
+    on its faces, and those move their attribute."""
     faces = load_generator(REPO / "checkpoints" / "faces")
     parent = load_directions(faces.path)
     classifier = load_classifier(REPO / "checkpoints" / "attributes", "a")
     kept = inherited_directions(faces.generator, parent, classifier, "faces", num_faces=64)
     assert sorted(d.name for d in kept) == ["age", "gender"] and "from faces, +2 moves it on" in kept[0].description
     turned = [Direction(d.name, d.kind, -d.vector, d.description) for d in parent]
-    assert inherited_directions(faces.generator, turned, classifier, "faces", num_faces=64) == []
+    refitted = {d.name: d for d in inherited_directions(faces.generator, turned, classifier, "faces",
+                                                        num_faces=32, refit_faces=300)}
+    assert sorted(refitted) == ["age", "gender"]
+    turned = {d.name: d for d in turned}
+    for name, direction in refitted.items():
+        assert "fitted on this model's faces" in direction.description
+        assert torch.cosine_similarity(direction.vector, turned[name].vector, 0) < 0  # it points the right way
