@@ -28,7 +28,7 @@ from gan_art.images import image_grid
 from gan_art.paths import REPO, dataset_path
 from gan_art.precision import PrecisionChoice, cached_choice
 from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
-from gan_art.training import precision_key, resolve_device, transfer_config
+from gan_art.training import TRANSFER_RECIPE, precision_key, resolve_device, transfer_config
 
 BUILTIN_LICENSE = "UTKFace subset: non-commercial research use only; image copyright stays with the owners"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -89,6 +89,11 @@ def app_config(data: str, request: TrainRequest = TrainRequest(), data_license: 
     if request.lr_d:
         values["lr_d"] = float(request.lr_d)
     return replace(base, **values)
+
+
+def default_batch_size(start_from: str) -> int:
+    """Images per step unless the user asks otherwise: the transfer recipe's for a fine-tune."""
+    return TRANSFER_RECIPE["batch_size"] if start_from else TrainRequest.batch_size
 
 
 def default_request(cuda: bool) -> TrainRequest:

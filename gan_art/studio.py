@@ -83,6 +83,7 @@ from gan_art.runs import (
     RunView,
     TrainRequest,
     app_config,
+    default_batch_size,
     default_request,
     preview_dataset,
     stage_files,
@@ -92,7 +93,7 @@ from gan_art.upscale import DEFAULT_DETAIL, FaceUpscaler, load_upscaler, upscale
 
 # the UI imports these from here: the facade is its only door into gan_art (besides gan_art.errors)
 __all__ = ["DEFAULT_DETAIL", "LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest", "damaged_share",
-           "png_with_recipe"]
+           "default_batch_size", "png_with_recipe"]
 
 DEFAULT_CHECKPOINT = "faces"
 # benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles (results/inpaint_quality.jsonl)

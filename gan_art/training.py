@@ -48,8 +48,8 @@ QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality scor
 MACHINE_SETTINGS = ("precision", "threads", "device")
 MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is overfitting its training images
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
-TRANSFER_RECIPE = dict(freeze_d=2, freeze_g=3, feature_d=1.0, augment="color,translation,cutout", mirror=True,
-                       ema_kimg=10.0, ema_rampup=0.05)
+TRANSFER_RECIPE = dict(batch_size=16, freeze_d=2, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
+                       mirror=True, ema_kimg=10.0, ema_rampup=0.05)
 
 
 @dataclass
@@ -502,7 +502,8 @@ def parent_checkpoint(cfg: TrainConfig) -> Path:
 def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> TrainConfig:
     """The recipe for training on a small set of one's own images starting from a trained model ``parent``:
     its architecture and optimiser settings, its weights at step 0 (so the EMA ramps up from this run's own
-    images), FreezeD, FreezeG, DiffAugment at full strength and mirroring. ``overrides`` (not None) replace any
+    images), FreezeD, FreezeG, the feature discriminator, DiffAugment at full strength, mirroring and half the
+    usual batch (as many images in the same time, twice the steps). ``overrides`` (not None) replace any
     field."""
     config = read_config(Path(parent))
     if "train" not in config:

@@ -16,7 +16,7 @@ import gradio as gr
 from gradio import FileData
 from gradio.context import get_blocks_context
 
-from gan_art.studio import DEFAULT_DETAIL, Recipe, Studio, TrainRequest, damaged_share
+from gan_art.studio import DEFAULT_DETAIL, Recipe, Studio, TrainRequest, damaged_share, default_batch_size
 from gan_art.ui.feedback import error_message
 
 
@@ -195,7 +195,7 @@ def add_api(studio: Studio) -> None:
         path, note = studio.upscale_photo(studio.open_photo(_path(image)), int(scale), float(detail), bool(anyway))
         return FileData(path=str(path)), note
 
-    def train_start(dataset: str = "builtin", model: str = "stylegan", resolution: int = 32, batch_size: int = 32,
+    def train_start(dataset: str = "builtin", model: str = "stylegan", resolution: int = 32, batch_size: int = 0,
                     steps: int = 0, seed: int = 0, precision: str = "auto", name: str = "") -> str:
         """Start a training run (queued if another run is active) and return its name.
 
@@ -204,16 +204,17 @@ def add_api(studio: Studio) -> None:
             model: a new "stylegan" (modern default) or "dcgan" (classic 2016 recipe), or the name of a trained model
                 to fine-tune with the transfer recipe, e.g. "faces" (its architecture and resolution then apply)
             resolution: image side in pixels (16, 32, 64 or 128) of a new model
-            batch_size: images per step
+            batch_size: images per step; 0 = 32 for a new model, the transfer recipe's 16 for a fine-tune
             steps: optimiser steps; 0 = a run of about 12 minutes on this machine
             seed: seeds the weights, the data order and the sample-grid latents
             precision: "auto" (fastest measured on this machine), "fp32", "bf16" or "fp16"
             name: run name (letters, digits, - and _); empty = generated
         """
         new = model in ("stylegan", "dcgan")
+        start_from = "" if new else model
         request = TrainRequest(arch=model if new else "stylegan", resolution=int(resolution),
-                               batch_size=int(batch_size), steps=int(steps), seed=int(seed), precision=precision,
-                               start_from="" if new else model)
+                               batch_size=int(batch_size) or default_batch_size(start_from), steps=int(steps),
+                               seed=int(seed), precision=precision, start_from=start_from)
         return studio.start_training(request, dataset, None, name)
 
     def train_status(run: str) -> dict:

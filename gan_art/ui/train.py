@@ -8,7 +8,7 @@ import gradio as gr
 from gradio.components.native_plot import PlotData
 
 from gan_art.errors import DatasetError
-from gan_art.studio import Studio, TrainRequest
+from gan_art.studio import Studio, TrainRequest, default_batch_size
 from gan_art.ui.feedback import error_message
 
 SOURCES = ("Built-in faces (2,000 UTKFace photos)", "Upload images or a zip", "Folder on this server")
@@ -130,7 +130,8 @@ class TrainTab:
         with gr.Row():
             self.resolution = gr.Dropdown([16, 32, 64, 128], value=resolution, label="Resolution (px)",
                                           interactive=start == SCRATCH)
-            self.batch = gr.Slider(4, 128, value=defaults.batch_size, step=4, label="Batch size")
+            batch = defaults.batch_size if start == SCRATCH else default_batch_size(start)
+            self.batch = gr.Slider(4, 128, value=batch, step=4, label="Batch size")
         with gr.Row():
             self.steps = gr.Number(1000, precision=0, minimum=1, label="Steps",
                                    info=f"set to a run of about {defaults.minutes:.0f} minutes on this machine")
@@ -208,13 +209,15 @@ class TrainTab:
                            self.source, [self.files, self.folder], **PRIVATE)
 
         def follow_parent(start_from):
-            """A run from a trained model trains at its architecture and resolution."""
+            """A run from a trained model trains at its architecture and resolution, at the recipe's batch."""
             if start_from in (None, SCRATCH):
-                return gr.Radio(interactive=True), gr.Dropdown(interactive=True)
+                return (gr.Radio(interactive=True), gr.Dropdown(interactive=True),
+                        gr.Slider(value=self.defaults.batch_size))
             arch, resolution = studio.parent_architecture(start_from)
-            return gr.Radio(value=arch, interactive=False), gr.Dropdown(value=resolution, interactive=False)
+            return (gr.Radio(value=arch, interactive=False), gr.Dropdown(value=resolution, interactive=False),
+                    gr.Slider(value=default_batch_size(start_from)))
 
-        self.start_from.change(follow_parent, self.start_from, [self.arch, self.resolution], **PRIVATE)
+        self.start_from.change(follow_parent, self.start_from, [self.arch, self.resolution, self.batch], **PRIVATE)
 
         def estimate(chosen, *values):
             """The expected speed and ETA; a step count the user has not typed is refitted to the default length."""
