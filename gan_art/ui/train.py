@@ -27,11 +27,11 @@ def duration(seconds: float) -> str:
 
 # What to expect, in images seen (benchmarks/transfer_quality.py: 100 images of a new look, 2-core CPUs at 17-54
 # images/s); the tab turns them into minutes at this machine's measured speed. A note, not a promise.
-# With the feature discriminator: SWD from the untouched face model's 92 (old photo) / 134 (sketch) to 32 / 55 at
-# about 2,600 images, 30 / 44 at 6,500 and 27 / 40 at 13,000 (2-core CPU, bf16 forced off)
+# The recipe (feature discriminator, batches of 16): SWD from the untouched face model's 92 (old photo) / 134
+# (sketch) to 32 / 47 at about 2,600 images, 27 / 45 at 6,500 and 25 / 45 at 12,500 (2-core CPU, bf16 forced off)
 LOOK_TAKEN_ON_IMAGES = 5_000
 # Measured before the feature discriminator (the recipe then gained slower per image): 27 / 51 at 18,000 images,
-# 26 / 50 at 30,000; a figure for the current recipe beyond 13,000 images is still to be taken
+# 26 / 50 at 30,000; a figure for the current recipe beyond 12,500 images is still to be taken
 MOST_OF_THE_GAIN_IMAGES = 18_000
 EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
                        "starting from a trained model is far quicker for faces and portraits.")
