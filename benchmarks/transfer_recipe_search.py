@@ -2,15 +2,16 @@
 100 training images, scored on *validation* faces in the same look, never on the hold-out that
 ``transfer_quality.py`` reports.
 
-    python benchmarks/transfer_recipe_search.py [--domain sketch] [--steps 545]
+    python benchmarks/transfer_recipe_search.py [--domain sketch] [--steps 770]
         [--variants "recipe freeze_d=0 augment=translation,cutout lr=0.004;freeze_d=4"]
 
 Variants are separated by spaces. A variant is ``recipe`` (TRANSFER_RECIPE as shipped) or
 ``field=value[;field=value]`` overrides of it (``lr`` sets both learning rates; ``steps`` its own step count).
-A fixed step count rather than minutes, so the comparison holds on a busy machine; 545 steps is about 10
-minutes of the recipe (with FreezeG; 460 before it) on 2 cores without native bf16 (a faster variant gets its
-extra steps by ``steps=``). With ``checkpoint_every=N;keep_checkpoints=K`` a variant's earlier checkpoints are
-scored too (``by_step``), so one long run shows how the figure moves with the steps.
+A fixed step count rather than minutes, so the comparison holds on a busy machine; 770 steps is about 10
+minutes of the recipe (batches of 16 with the feature discriminator: 769 in transfer_quality.py) on 2 cores
+without native bf16 (a variant of another speed gets its own steps by ``steps=``). With
+``checkpoint_every=N;keep_checkpoints=K`` a variant's earlier checkpoints are scored too (``by_step``), so one
+long run shows how the figure moves with the steps.
 One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250 validation faces, the mean of
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
 validation bucket; r_t at the end), then one with all of them. The seed changes the figure by about 7 (the
@@ -86,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", choices=sorted(DOMAINS), default="sketch")
     parser.add_argument("--data", default=str(SHARED_DATA / "utkface" / "train-64.zip"))
-    parser.add_argument("--steps", type=int, default=545)
+    parser.add_argument("--steps", type=int, default=770)
     parser.add_argument("--variants", default="recipe freeze_d=0 freeze_d=4 lr=0.004")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
