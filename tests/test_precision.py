@@ -149,6 +149,6 @@ def test_the_tab_says_how_long_a_fine_tune_takes_to_look_right_at_this_machines_
     choice = precision.PrecisionChoice("fp32", "auto", {"fp32": 1.0}, "fp32")
     slow = estimate_text(Estimate(choice, "fp32", 10.0), 100, 32, start_from="faces")
     fast = estimate_text(Estimate(choice, "fp32", 100.0), 100, 32, start_from="faces")
-    assert "5,000 images (≈ 8 min here)" in slow and "18,000 (≈ 30 min)" in slow
-    assert "5,000 images (≈ 1 min here)" in fast and "18,000 (≈ 3 min)" in fast
+    assert "5,000 images (≈ 8 min here)" in slow and "13,000 (≈ 22 min)" in slow
+    assert "5,000 images (≈ 1 min here)" in fast and "13,000 (≈ 2 min)" in fast
     assert estimate_text(Estimate(choice, "fp32", 10.0), 100, 32).endswith(EXPECT_FROM_SCRATCH)

@@ -30,9 +30,9 @@ def duration(seconds: float) -> str:
 # The recipe (feature discriminator, batches of 16): SWD from the untouched face model's 92 (old photo) / 134
 # (sketch) to 32 / 47 at about 2,600 images, 27 / 45 at 6,500 and 25 / 45 at 12,500 (2-core CPU, bf16 forced off)
 LOOK_TAKEN_ON_IMAGES = 5_000
-# Measured before the feature discriminator (the recipe then gained slower per image): 27 / 51 at 18,000 images,
-# 26 / 50 at 30,000; a figure for the current recipe beyond 12,500 images is still to be taken
-MOST_OF_THE_GAIN_IMAGES = 18_000
+# Beyond that the recipe gets worse on 100 images (sketch, validation faces, benchmarks/transfer_recipe_search.py
+# by_step: 44.7 at 6,400 images, 42.6 at 12,800, 46.6 at 19,200, 58 at 25,600, 64 at 38,400)
+MOST_OF_THE_GAIN_IMAGES = 13_000
 EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
                        "starting from a trained model is far quicker for faces and portraits.")
 
@@ -42,7 +42,8 @@ def expectation(images_per_s: float, start_from: str) -> str:
         return EXPECT_FROM_SCRATCH
     return (f"From a trained model the grid takes on your images' look after about {LOOK_TAKEN_ON_IMAGES:,} "
             f"images (≈ {duration(LOOK_TAKEN_ON_IMAGES / images_per_s)} here); most of what training gains comes in "
-            f"the first {MOST_OF_THE_GAIN_IMAGES:,} (≈ {duration(MOST_OF_THE_GAIN_IMAGES / images_per_s)}). "
+            f"the first {MOST_OF_THE_GAIN_IMAGES:,} (≈ {duration(MOST_OF_THE_GAIN_IMAGES / images_per_s)}); "
+            "on a small folder, longer runs can get worse: keep the snapshot that looks best. "
             "Measured with 100 images of a new look.")
 
 
