@@ -16,7 +16,9 @@ app's worker for the last figure's minutes of wall time (worker start and speed 
 of 250 generated images (EMA) against one half of the evaluation set, next to the two halves against each other
 (same count, since SWD depends on it), and next to the look applied to the face model's own faces for the same
 latents (``look_on_parent``): what a transfer that learned the look exactly, and kept the face model's faces,
-would score; and the face model's own faces (``parent_untouched_draws``): where every way starts. Writes one JSON
+would score; the face model's own faces (``parent_untouched_draws``): where every way starts; and the 100
+training images drawn with replacement (``training_images_draws``): what a generator that gave them back would
+score (the memorisation check below makes sure no way gets its figure that way). Writes one JSON
 line and, with ``--pictures DIR``, the final sample grid of each way. ``--ways ""`` measures only these
 references.
 
@@ -106,6 +108,16 @@ def make_domain(name: str, source: Path, folder: Path) -> tuple[Path, torch.Tens
     for index, face in enumerate(in_look(name, random_subset(images[training], TRAIN_IMAGES, 0), rng)):
         Image.fromarray(face.permute(1, 2, 0).numpy()).save(folder / f"{index:03d}.png")
     return folder, in_look(name, random_subset(images[held_out], EVAL_IMAGES, 0), rng)
+
+
+def resampled(training: torch.Tensor, draw: int) -> torch.Tensor:
+    """GENERATED of the training images drawn with replacement, half of them mirrored: what a generator that only
+    gave its training images back would show."""
+    generator = torch.Generator().manual_seed(10 + draw)
+    picked = training[torch.randint(len(training), (GENERATED,), generator=generator)]
+    mirrored = torch.rand(GENERATED, generator=generator) < 0.5
+    picked[mirrored] = picked[mirrored].flip(-1)
+    return picked
 
 
 def latent_draws() -> list[torch.Tensor]:
@@ -243,7 +255,9 @@ def main() -> None:
         looks = [in_look(args.domain, draw, np.random.default_rng(2)) for draw in faces]
         result["look_on_parent"] = swd(halves[0], looks[0])
         result["look_on_parent_draws"] = mean_of_draws(halves, looks)
-        references = ("real_vs_real", "look_on", "parent_")
+        training = load_images(data, 64)[0]
+        result["training_images_draws"] = mean_of_draws(halves, [resampled(training, draw) for draw in range(DRAWS)])
+        references = ("real_vs_real", "look_on", "parent_", "training_images")
         print(json.dumps({k: result[k] for k in result if k.startswith(references)}), flush=True)
         vgg = load_vgg16()
         for way in filter(None, args.ways.split(",")):
@@ -258,7 +272,6 @@ def main() -> None:
                                 "swd": swd(halves[0], fake), "swd_draws": mean_of_draws(halves, fakes)})
                 print(json.dumps({way: figures[-1]}), flush=True)
             result[way] = figures
-            training = load_images(data, 64)[0]  # `fake`: the last figure's 250 images
             pictures = Path(args.pictures) if args.pictures else None
             result[way + "_memorisation"] = memorisation(vgg, fake, evaluation, training, pictures,
                                                          f"{args.domain}_{way}")

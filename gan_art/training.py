@@ -48,7 +48,7 @@ QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality scor
 MACHINE_SETTINGS = ("precision", "threads", "device")
 MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is overfitting its training images
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
-TRANSFER_RECIPE = dict(batch_size=16, freeze_d=2, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
+TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
                        mirror=True, ema_kimg=10.0, ema_rampup=0.05)
 
 
