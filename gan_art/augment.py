@@ -15,13 +15,19 @@ def _rand(x: torch.Tensor, generator: torch.Generator, *shape: int) -> torch.Ten
     return torch.rand(x.shape[0], *shape, generator=generator, device=generator.device).to(x.device, x.dtype)
 
 
-def color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random brightness (+-0.5), saturation (0..2x) and contrast (0.5..1.5x)."""
-    x = x + (_rand(x, generator, 1, 1, 1) - 0.5)
+def color(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
+    """Random brightness (+-0.5), saturation (0..2x) and contrast (0.5..1.5x), each range scaled by
+    ``strength`` around no change."""
+    x = x + (_rand(x, generator, 1, 1, 1) - 0.5) * strength
     mean = x.mean(1, keepdim=True)
-    x = (x - mean) * (_rand(x, generator, 1, 1, 1) * 2) + mean
+    x = (x - mean) * (1 + (_rand(x, generator, 1, 1, 1) * 2 - 1) * strength) + mean
     mean = x.mean([1, 2, 3], keepdim=True)
-    return (x - mean) * (_rand(x, generator, 1, 1, 1) + 0.5) + mean
+    return (x - mean) * (1 + (_rand(x, generator, 1, 1, 1) - 0.5) * strength) + mean
+
+
+def mild_color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """:func:`color` at half its ranges."""
+    return color(x, generator, 0.5)
 
 
 def translation(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
@@ -50,7 +56,7 @@ def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> t
 
 
 POLICIES: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
-    "color": color, "translation": translation, "cutout": cutout}
+    "color": color, "mild_color": mild_color, "translation": translation, "cutout": cutout}
 
 
 def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:

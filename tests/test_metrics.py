@@ -59,6 +59,15 @@ def test_color_is_brightness_then_saturation_then_contrast_with_the_generators_d
     assert torch.allclose(augment.color(x, torch.Generator().manual_seed(0)), y, atol=1e-6)
 
 
+def test_mild_color_draws_the_same_changes_at_half_their_range():
+    x = torch.tensor([0.2, -0.4, 0.6]).reshape(1, 3, 1, 1).expand(1, 3, 2, 2).contiguous()
+    brightness, saturation, contrast = draws(3)
+    y = x + (brightness - 0.5) / 2
+    y = (y - y.mean(1, keepdim=True)) * (1 + (2 * saturation - 1) / 2) + y.mean(1, keepdim=True)
+    y = (y - y.mean()) * (1 + (contrast - 0.5) / 2) + y.mean()
+    assert torch.allclose(augment.mild_color(x, torch.Generator().manual_seed(0)), y, atol=1e-6)
+
+
 def test_translation_shifts_by_whole_pixels_with_zero_padding():
     x = torch.arange(1.0, 17.0).reshape(1, 1, 4, 4)
     u_y, u_x = draws(2)
