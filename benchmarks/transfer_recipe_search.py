@@ -108,8 +108,9 @@ def main() -> None:
             started = time.perf_counter()
             final = train(cfg)
             minutes = round((time.perf_counter() - started) / 60, 1)
-            result[variant] = {"swd_draws": score(final, halves, latents), "minutes": minutes,
-                               "r_t": RunDir(cfg.out).read_metrics()[-1]["r_t"]}  # D's overfitting at the end
+            last = RunDir(cfg.out).read_metrics()[-1]  # D's overfitting (and the adapted colour) at the end
+            result[variant] = {"swd_draws": score(final, halves, latents), "minutes": minutes, "r_t": last["r_t"],
+                               **{k: last[k] for k in ("color_strength",) if k in last}}
             earlier = [path for path in RunDir(cfg.out).checkpoints() if path != final]
             if earlier:  # kept by checkpoint_every= and keep_checkpoints=: how the figure moves with the steps
                 result[variant]["by_step"] = {step_of(p): score(p, halves, latents)["swd_avg"] for p in earlier}

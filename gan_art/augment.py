@@ -59,8 +59,10 @@ POLICIES: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
     "color": color, "mild_color": mild_color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:
-    """Apply the comma-separated ``policy`` in order; an empty policy returns ``x``."""
+def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator, color_strength: float = 1.0
+                 ) -> torch.Tensor:
+    """Apply the comma-separated ``policy`` in order, its ``color`` at ``color_strength``; an empty policy returns
+    ``x``."""
     for name in filter(None, policy.split(",")):
-        x = POLICIES[name](x, generator)
+        x = color(x, generator, color_strength) if name == "color" else POLICIES[name](x, generator)
     return x

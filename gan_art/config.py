@@ -34,6 +34,10 @@ class TrainConfig:
     r1_gamma: float = 0.05  # R1 penalty weight on real images; 0 disables
     r1_interval: int = 16  # apply R1 every this many steps (lazy regularisation)
     augment: str = "color,translation,cutout"  # DiffAugment policy, comma separated; "" disables
+    ada_target: float = 0.0  # adapt the strength of the policy's "color" (0 to 1, starting at 1) to hold ADA's
+    # overfitting measure r_t near this target (Karras et al. 2020 use 0.6): weaker while the discriminator does
+    # not overfit, as colour shifts also hide the look's own tones from it; 0 keeps full strength
+    ada_kimg: float = 2.0  # with ada_target: thousands of images for the colour strength to go from 1 to 0
     ema_kimg: float = 10.0  # half-life of the generator EMA, in thousands of images; 0 disables
     ema_rampup: float = 0.05  # EMA half-life is at most this fraction of images seen so far
     init_from: str = ""  # a checkpoint folder (with its training state) whose G, D and EMA start this run at step 0,
@@ -77,6 +81,8 @@ class TrainConfig:
             raise ConfigError("freeze_d needs init_from (a trained discriminator to keep) and must be >= 0")
         if self.freeze_g < 0 or (self.freeze_g and not self.init_from):
             raise ConfigError("freeze_g needs init_from (a trained generator to keep) and must be >= 0")
+        if self.ada_target < 0 or self.ada_target >= 1 or self.ada_kimg <= 0:
+            raise ConfigError(f"ada_target must be in [0, 1) and ada_kimg > 0, got {self.ada_target}, {self.ada_kimg}")
         if self.feature_d < 0:
             raise ConfigError(f"feature_d is a loss weight (>= 0), got {self.feature_d}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):

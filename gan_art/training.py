@@ -47,6 +47,7 @@ QUALITY_SEED_OFFSET = 1  # the real/fake subsets of the in-training quality scor
 # made elsewhere, or moved to another machine, decides them here (their defaults) unless the user sets them.
 MACHINE_SETTINGS = ("precision", "threads", "device")
 MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is overfitting its training images
+ADA_INTERVAL = 4  # steps between adjustments of the adaptive colour strength, as ADA does
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
                        mirror=True, ema_kimg=10.0, ema_rampup=0.05)
@@ -96,6 +97,13 @@ class _Distributed:
         dist.all_reduce(flat)
         flat /= self.world_size
         torch.nn.utils.vector_to_parameters(flat, grads)  # writes the averaged values back in place
+
+    def mean(self, value: torch.Tensor) -> float:
+        if self.world_size > 1:
+            value = value.detach().clone()
+            dist.all_reduce(value)
+            value /= self.world_size
+        return float(value)
 
     def any(self, flag: bool) -> bool:
         if self.world_size == 1:
@@ -160,6 +168,7 @@ class GanModels:
         self.FD = FeatureDiscriminator().to(device, memory_format=self.memory_format) if cfg.feature_d else None
         self.opt_fd = torch.optim.Adam(self.FD.heads.parameters(), lr=cfg.lr_d, betas=betas) if self.FD else None
         self.G_train, self.D_train = self.G, self.D
+        self.color_strength = 1.0  # of the augment policy's "color"; adapted by the trainer with cfg.ada_target
         self.set_precision(precision)
 
     def set_precision(self, precision: str) -> None:
@@ -182,7 +191,7 @@ class GanModels:
         values = {}
 
         def augment(x: torch.Tensor) -> torch.Tensor:
-            return diff_augment(x, cfg.augment, rng)
+            return diff_augment(x, cfg.augment, rng, self.color_strength)
 
         with self.autocast():
             fake = self.G_train(z)
@@ -280,6 +289,7 @@ class _Trainer:
         if config is not None:
             self.step, self.images_seen = config["step"], config["images_seen"]
             self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
+            self.models.color_strength = config.get("color_strength", 1.0)
         elif cfg.init_from:
             self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
         for module in (self.models.G, self.models.D, self.models.G_ema):
@@ -287,6 +297,7 @@ class _Trainer:
         if cfg.compile:
             self.models.compile()
         self.rng = torch.Generator(self.device).manual_seed(cfg.seed * DATA_SEED_STRIDE + self.dist.rank + self.step)
+        self.r_t_since_adjusted: list[torch.Tensor] = []
         self.batch = cfg.batch_size // self.dist.world_size
         if self.batch < 1:
             raise TrainingError(f"batch_size {cfg.batch_size} is smaller than the {self.dist.world_size} processes")
@@ -327,7 +338,23 @@ class _Trainer:
                                         self.dist.average_gradients)
         self.images_seen += cfg.batch_size
         self.step += 1
+        if cfg.ada_target:
+            self.adapt_color_strength(values["r_t"])
+            values["color_strength"] = torch.tensor(self.models.color_strength)
         return values
+
+    def adapt_color_strength(self, r_t: torch.Tensor) -> None:
+        """ADA's controller (Karras et al. 2020) on the colour augmentation's strength: every ADA_INTERVAL steps,
+        up when the discriminator's r_t is above cfg.ada_target (it is overfitting), down when below, by
+        cfg.ada_kimg thousand images for the whole range."""
+        self.r_t_since_adjusted.append(r_t)
+        if self.step % ADA_INTERVAL:
+            return
+        r_t_mean = self.dist.mean(torch.stack(self.r_t_since_adjusted).mean())
+        self.r_t_since_adjusted = []
+        direction = (r_t_mean > self.cfg.ada_target) - (r_t_mean < self.cfg.ada_target)
+        change = direction * ADA_INTERVAL * self.cfg.batch_size / (self.cfg.ada_kimg * 1000)
+        self.models.color_strength = min(max(self.models.color_strength + change, 0.0), 1.0)
 
     def checkpoint_config(self, metrics: dict) -> dict:
         cfg = self.cfg
@@ -335,7 +362,8 @@ class _Trainer:
         model_config = train_config.pop("model")
         return {"model": model_config, "train": train_config,
                 "data": self.data_summary, "license": self.data_summary["license"], "step": self.step,
-                "images_seen": self.images_seen, "train_seconds": round(self.train_seconds, 1),
+                "images_seen": self.images_seen, "color_strength": self.models.color_strength,
+                "train_seconds": round(self.train_seconds, 1),
                 "cpu_seconds": round(self.cpu_seconds, 1), "metrics": metrics,
                 "precision": self.precision.to_dict(), "hardware": _hardware(self.device, self.dist.world_size)}
 

@@ -199,3 +199,27 @@ def test_a_discriminator_that_memorises_its_images_is_said_in_the_status(image_f
     run = RunDir(cfg.out)
     assert run.read_metrics()[-1]["r_t"] > MEMORISING_R_T  # two images, no augmentation: D learns them (0.9)
     assert "memorising the training images" in run.read_status()["message"]
+
+
+def test_the_colour_augmentation_strength_follows_r_t_and_is_kept_on_resume(image_folder, tmp_path):
+    """ADA's controller: down while D does not overfit (r_t below the target), up while it does, within [0, 1]."""
+    from gan_art.augment import color
+    from gan_art.training import ADA_INTERVAL, _Trainer
+
+    x = torch.rand(2, 3, 8, 8) * 2 - 1
+    assert torch.allclose(color(x, torch.Generator(), 0.0), x) and not torch.allclose(color(x, torch.Generator()), x)
+    cfg = tiny_train_config(image_folder, tmp_path / "run", steps=8, augment="color,translation", ada_target=0.6,
+                            ada_kimg=ADA_INTERVAL * 4 / 1000 / 0.5)  # half the range per adjustment
+    trainer = _Trainer(cfg, resume=False)
+    strengths = []
+    for r_t in [0.5] * 8 + [0.7] * 4 + [1.0] * 4 + [-1.0] * 3:
+        trainer.step += 1
+        trainer.adapt_color_strength(torch.tensor(r_t))
+        strengths.append(trainer.models.color_strength)
+    assert strengths[3::4] == [0.5, 0.0, 0.5, 1.0] and strengths[-1] == 1.0  # adjusted every ADA_INTERVAL steps
+    final = train(cfg)
+    saved = read_config(final)["color_strength"]
+    assert 0 <= RunDir(cfg.out).read_metrics()[-1]["color_strength"] <= 1 and saved in (0.0, 0.5, 1.0)
+    assert _Trainer(cfg, resume=True).models.color_strength == saved
+    with pytest.raises(ConfigError, match="ada_target"):
+        dataclasses.replace(cfg, ada_target=1.5)
