@@ -50,7 +50,7 @@ MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is
 ADA_INTERVAL = 4  # steps between adjustments of the adaptive colour strength, as ADA does
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
-                       mirror=True, ema_kimg=10.0, ema_rampup=0.05)
+                       ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05)
 
 
 @dataclass
@@ -530,9 +530,9 @@ def parent_checkpoint(cfg: TrainConfig) -> Path:
 def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> TrainConfig:
     """The recipe for training on a small set of one's own images starting from a trained model ``parent``:
     its architecture and optimiser settings, its weights at step 0 (so the EMA ramps up from this run's own
-    images), FreezeD, FreezeG, the feature discriminator, DiffAugment at full strength, mirroring and half the
-    usual batch (as many images in the same time, twice the steps). ``overrides`` (not None) replace any
-    field."""
+    images), FreezeD, FreezeG, the feature discriminator, DiffAugment with its colour at ADA's adaptive strength,
+    mirroring and half the usual batch (as many images in the same time, twice the steps). ``overrides`` (not
+    None) replace any field."""
     config = read_config(Path(parent))
     if "train" not in config:
         raise TrainingError(f"{parent} has no training config to start a run from")
