@@ -120,9 +120,10 @@ class _Distributed:
 
 def memorising_note(metrics: dict) -> str:
     """A warning when the discriminator tells the training images apart too well (ADA's overfitting heuristic
-    r_t, the mean sign of D on the real images), which on a small set means it has memorised them."""
+    r_t, the mean sign of D on the real images), which on a small set means it has memorised them. Not while an
+    adaptive colour augmentation below full strength is still there to counter it: it holds r_t near the target."""
     r_t = metrics.get("r_t", 0.0)
-    if r_t <= MEMORISING_R_T:
+    if r_t <= MEMORISING_R_T or metrics.get("color_strength", 1.0) < 1.0:
         return ""
     return (f"the discriminator is memorising the training images (r_t {r_t:.2f} > {MEMORISING_R_T}): the samples "
             "may stop improving or copy them; more images, or stopping at the best grid, help")
@@ -338,7 +339,7 @@ class _Trainer:
                                         self.dist.average_gradients)
         self.images_seen += cfg.batch_size
         self.step += 1
-        if cfg.ada_target:
+        if cfg.ada_target and "color" in cfg.augment.split(","):
             self.adapt_color_strength(values["r_t"])
             values["color_strength"] = torch.tensor(self.models.color_strength)
         return values

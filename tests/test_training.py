@@ -193,6 +193,8 @@ def test_a_discriminator_that_memorises_its_images_is_said_in_the_status(image_f
 
     assert memorising_note({"r_t": MEMORISING_R_T - 0.1}) == ""
     assert "memorising" in memorising_note({"r_t": 0.9})
+    assert "memorising" in memorising_note({"r_t": 0.9, "color_strength": 1.0})  # nothing left to raise
+    assert memorising_note({"r_t": 0.9, "color_strength": 0.5}) == ""  # ada_target's colour has room to rise
     cfg = tiny_train_config(image_folder, tmp_path / "run", steps=30, max_images=2, augment="", mirror=False,
                             lr_d=0.01, metrics_every=10)
     train(cfg)
@@ -223,3 +225,6 @@ def test_the_colour_augmentation_strength_follows_r_t_and_is_kept_on_resume(imag
     assert _Trainer(cfg, resume=True).models.color_strength == saved
     with pytest.raises(ConfigError, match="ada_target"):
         dataclasses.replace(cfg, ada_target=1.5)
+    uncoloured = dataclasses.replace(cfg, augment="translation", out=str(tmp_path / "uncoloured"))
+    train(uncoloured)  # nothing to adapt: no strength in its metrics, so no memorising warning is held back
+    assert "color_strength" not in RunDir(uncoloured.out).read_metrics()[-1]
