@@ -106,11 +106,7 @@ class _Distributed:
         return float(value)
 
     def any(self, flag: bool) -> bool:
-        if self.world_size == 1:
-            return flag
-        value = torch.tensor([float(flag)])
-        dist.all_reduce(value)
-        return bool(value.item() > 0)
+        return flag if self.world_size == 1 else self.mean(torch.tensor(float(flag))) > 0
 
     def broadcast_module(self, module: nn.Module) -> None:
         if self.world_size > 1:
