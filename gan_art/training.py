@@ -106,7 +106,7 @@ class _Distributed:
         return float(value)
 
     def any(self, flag: bool) -> bool:
-        return flag if self.world_size == 1 else self.mean(torch.tensor(float(flag))) > 0
+        return self.mean(torch.tensor(float(flag))) > 0  # true on any rank
 
     def broadcast_module(self, module: nn.Module) -> None:
         if self.world_size > 1:
