@@ -156,9 +156,13 @@ def choose(requested: str, key: str, make_step: Callable[[str, int], Callable[[]
         return found
     seconds = measure(make_step, batch_size, device)
     precision, reason = decide(seconds, device)
-    choice = PrecisionChoice(precision, "auto", seconds, reason)
+    return remember(key, device, PrecisionChoice(precision, "auto", seconds, reason))
+
+
+def remember(key: str, device: torch.device, choice: PrecisionChoice, threads: int | None = None) -> PrecisionChoice:
+    """Cache ``choice`` as measured on this machine (with ``threads``; default: this process's) for ``key``."""
     cache = _read_cache() or {"version": CACHE_VERSION, "entries": {}}
-    cache["entries"][_entry(key, device)] = choice.to_dict()
+    cache["entries"][_entry(key, device, threads)] = choice.to_dict()
     try:
         save_json(_cache_file(), cache)
     except OSError:

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import gradio_client  # installed with gradio: missing, the install is broken (no skip)
 import pytest
+import torch
 from PIL import Image
 
 from gan_art.devtools import wait_until
-from gan_art.paths import BUILTIN_FACES, dataset_path
+from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, dataset_path
+from gan_art.precision import PrecisionChoice, remember
+from gan_art.runs import TrainRequest, app_config
+from gan_art.training import precision_key
 from tests.app_server import ARTIFACTS, open_browser
 
 TINY = dict(resolution=16, batch_size=8, precision="fp32")  # grids within seconds on any CPU
@@ -32,13 +36,24 @@ def zombie_children(pid: int) -> list[int]:
     return found
 
 
+def cache_the_tabs_speed_probe(start_from: str, batch_size: int) -> None:
+    """What opening the Train tab measures for ``start_from`` (a minute or more at the recipe's batch on 2 cores),
+    cached where the app (one thread per worker here) looks first. The probe itself runs through the app in
+    test_start_watch_stop_and_explore_the_result."""
+    cfg = app_config(str(BUILTIN_FACES), TrainRequest(batch_size=batch_size, start_from=start_from),
+                     parent=CHECKPOINTS / start_from)
+    choice = PrecisionChoice("fp32", "auto", {"fp32": 1.0}, "fp32 (cached by the test)")
+    remember(precision_key(cfg, batch_size), torch.device("cpu"), choice, threads=1)
+
+
 def test_start_watch_stop_and_explore_the_result(app, tmp_path, monkeypatch):
     client = gradio_client.Client(app.url, verbose=False)
-    run = client.predict(steps=3000, name="ui-run", **TINY, api_name="/train_start")
+    run = client.predict(steps=0, name="ui-run", **TINY, api_name="/train_start")  # 0: this machine's speed decides
     assert run == "ui-run"
     seen = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["sample_grids"] >= 2
                     and s["step"] > 0 and s)
     assert seen["precision"] == "fp32" and seen["state"] == "running"
+    assert seen["steps"] >= 100  # about 12 minutes of this tiny model, from the speed probe the app just ran
     later = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["step"] > seen["step"] and s)
     assert later["images_per_s"] > 0
     client.predict(run=run, command="stop", api_name="/train_control")
@@ -70,11 +85,12 @@ def test_bad_dataset_choices_give_messages(app):
 @pytest.mark.browser
 def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app, image_folder):
     """The tab's default: fine-tune the shipped face model (at its 64 px) on the chosen images (a tiny folder)."""
+    cache_the_tabs_speed_probe("faces", batch_size=16)
     with open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app.url)
         page.get_by_role("tab", name="Train").click()
-        # opening the tab measures this machine's speed (once; cached) and fits the steps to about 12 minutes
+        # opening the tab measures this machine's speed (once; cached: above) and fits the steps to about 12 minutes
         page.wait_for_function("() => document.querySelector('#train-estimate')?.innerText.includes('images/s')",
                                timeout=180_000)
         estimate = page.locator("#train-estimate").inner_text()
