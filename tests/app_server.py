@@ -34,8 +34,10 @@ def open_browser():
 
 def load_into_editor(page, editor_selector: str, photo: Path, timeout_s: float = 300.0) -> None:
     """Choose ``photo`` in an image editor until it shows it (its "Upload an image" placeholder is gone): an
-    editor still starting up on a busy machine misses a file chosen too early."""
+    editor still starting up on a busy machine misses a file chosen too early, so the first choice waits for its
+    placeholder to show (each miss costs a 15-second wait)."""
     chooser = page.locator(editor_selector).locator("input[type=file]").first
+    page.locator(editor_selector).get_by_text("Upload an image").first.wait_for(timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         chooser.set_input_files([])  # choosing the same file again fires no change event without this
