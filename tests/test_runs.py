@@ -71,15 +71,19 @@ def test_kill_9_never_leaves_an_unreadable_checkpoint_and_resume_keeps_the_step(
     run = RunDir(manager.root / name)
     wait_for(lambda: run.latest_checkpoint() is not None and worker_pid(run))
     time.sleep(random.Random(0).uniform(0.2, 2.0))
-    os.kill(worker_pid(run), signal.SIGKILL)
+    killed = worker_pid(run)
+    os.kill(killed, signal.SIGKILL)
     view = wait_for(lambda: (v := manager.view(name)).status.get("state") == "failed" and v)
     assert "died" in view.status["message"]
     for checkpoint in run.checkpoints():
         load_generator(checkpoint)  # every checkpoint on disk is complete (tests/test_faults.py kills mid-write)
     saved = step_of(run.latest_checkpoint())
+    resumed_at = time.time()
     manager.control(name, "resume")
-    wait_for(lambda: manager.view(name).status.get("step", 0) > saved)
-    assert [m["step"] for m in run.read_metrics()][-1] > saved  # continued from the saved step, not from 0
+    # the new worker's own steps: until it reports, the status and metrics still hold the killed one's last steps
+    wait_for(lambda: (worker_pid(run) or killed) != killed and manager.view(name).status.get("step", 0) > saved)
+    steps_since = [m["step"] for m in run.read_metrics() if m["time"] > resumed_at]
+    assert steps_since and min(steps_since) > saved  # continued from the saved step, not from 0
     manager.control(name, "stop")
 
 
