@@ -54,10 +54,17 @@ def test_worker_trains_pauses_resumes_and_stops(manager, image_folder, monkeypat
     assert step_of(view.checkpoint) == view.status["step"]
 
 
-def test_one_run_at_a_time_the_next_waits_in_the_queue(manager, image_folder):
+def test_one_run_at_a_time_the_next_waits_in_the_queue(manager, image_folder, tmp_path):
     first = manager.create(tiny(image_folder), "first")
-    second = manager.create(tiny(image_folder), "second")
+    (tmp_path / "uploads").mkdir()
+    uploads = [tmp_path / "uploads" / f"photo {i}.png" for i in range(6)]
+    for i, path in enumerate(uploads):
+        draw_image(i).save(path)
+    second = manager.create(tiny(""), "second", data_files=uploads)
     assert manager.view(second).status["state"] == "queued"
+    # the uploaded images are the queued run's own copies, under names of its choosing
+    data = manager.root / second / "data"
+    assert sorted(p.name for p in data.iterdir()) == [f"{i:05d}.png" for i in range(6)]
     manager.control(first, "stop")
     wait_for(lambda: manager.view(first).status.get("state") == "stopped")
     # the queue advances when the first worker exits, with nobody polling
@@ -132,19 +139,6 @@ def test_run_names_and_missing_data_are_refused(manager, image_folder, tmp_path)
     assert manager.names() == []
     with pytest.raises(RunError, match="no run named"):
         manager.view("../../etc")
-
-
-def test_uploaded_images_are_copied_into_the_run(manager, tmp_path):
-    files = []
-    (tmp_path / "uploads").mkdir()
-    for i in range(6):
-        path = tmp_path / "uploads" / f"photo {i}.png"
-        draw_image(i).save(path)
-        files.append(path)
-    name = manager.create(tiny(""), "uploaded", data_files=files)
-    data = manager.root / name / "data"
-    assert sorted(p.name for p in data.iterdir()) == [f"{i:05d}.png" for i in range(6)]
-    manager.control(name, "stop")
 
 
 def test_promote_names_cannot_escape_the_checkpoints_folder(manager, image_folder, tmp_path):
