@@ -9,7 +9,7 @@ import signal
 # Gradio recomputes a pandas summary of up to 10,000 past events after every event (for its monitoring
 # page); with live sliders that grows to tens of ms per update, so summarise rarely
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
-# A local studio tells no one it started: Gradio's default reports each launch to its servers and asks PyPI for a
+# A local studio tells no one it started: Gradio's default reports each launch to api.gradio.app and asks it for a
 # newer version (a thread that waits up to 3 s on a machine offline). GRADIO_ANALYTICS_ENABLED=True opts back in.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio's queue looks for new events every 1 ms while idle (its Linux default), which kept ~9 % of a core busy for
