@@ -26,8 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from gradio_client import Client
-
 from gan_art.devtools import AppServer, percentiles, time_explore_slider, wait_until
 from gan_art.machine import machine_info
 from gan_art.paths import REPO
@@ -61,7 +59,7 @@ def main() -> None:
         server = AppServer(tmp, threads=None)  # as `python app.py` runs: worker and CLI get the same threads
         try:
             idle = percentiles(time_explore_slider(server.url, "faces", args.updates, ssl_verify=False))
-            client = Client(server.url, verbose=False, ssl_verify=False)
+            client = server.client()
             start = time.perf_counter()
             client.predict(model="faces", steps=10**6, name="ui-active", api_name="/train_start")
             active_run = RunDir(tmp / "runs" / "ui-active")

@@ -39,7 +39,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from gradio_client import Client
 from PIL import Image
 
 from gan_art.attributes import load_classifier
@@ -210,7 +209,7 @@ def trained(way: str, data: Path, out: Path, marks: list[float]):
         out.mkdir(parents=True)
         server = AppServer(out, threads=None)
         try:
-            client = Client(server.url, verbose=False)
+            client = server.client()
             started = time.monotonic()
             client.predict(dataset=str(data), model="faces", steps=10**6, name="tab", api_name="/train_start")
             time.sleep(max(0.0, marks[-1] * 60 - (time.monotonic() - started)))

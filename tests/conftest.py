@@ -92,8 +92,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def client(app):
-    import gradio_client  # noqa: PLC0415 - installed with gradio: missing, the install is broken
-    return gradio_client.Client(app.url, verbose=False)
+    return app.client()
 
 
 @pytest.fixture

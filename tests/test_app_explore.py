@@ -209,7 +209,7 @@ def test_stylize_through_the_api_and_the_tab(client, tmp_path):
 
 
 def test_sessions_do_not_share_favourites(app):
-    first, second = (gradio_client.Client(app.url, verbose=False) for _ in range(2))
+    first, second = (app.client() for _ in range(2))
     recipe = Recipe(checkpoint="faces", seed=9).to_json()
     for _ in range(2):
         gallery_first = first.predict(recipe, api_name="/explore_favourite")[0]

@@ -47,7 +47,7 @@ def cache_the_tabs_speed_probe(start_from: str, batch_size: int) -> None:
 
 
 def test_start_watch_stop_and_explore_the_result(app, tmp_path, monkeypatch):
-    client = gradio_client.Client(app.url, verbose=False)
+    client = app.client()
     run = client.predict(steps=0, name="ui-run", **TINY, api_name="/train_start")  # 0: this machine's speed decides
     assert run == "ui-run"
     seen = wait_for(lambda: (s := client.predict(run=run, api_name="/train_status"))["sample_grids"] >= 2
@@ -73,7 +73,7 @@ def test_start_watch_stop_and_explore_the_result(app, tmp_path, monkeypatch):
 
 
 def test_bad_dataset_choices_give_messages(app):
-    client = gradio_client.Client(app.url, verbose=False)
+    client = app.client()
     with pytest.raises(gradio_client.exceptions.AppError, match="does not exist"):
         client.predict(dataset="/definitely/not/here", **TINY, api_name="/train_start")
     with pytest.raises(gradio_client.exceptions.AppError, match="no run named"):
@@ -119,7 +119,7 @@ def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app, image_fold
         page.wait_for_function("() => document.querySelector('#run-status')?.innerText.includes('tuned-in-browser')"
                                " && document.querySelector('#run-status').innerText.includes('stopped')",
                                timeout=60_000)
-    client = gradio_client.Client(app.url, verbose=False)
+    client = app.client()
     status = client.predict(run="tuned-in-browser", api_name="/train_status")
     assert status["state"] == "stopped" and status["checkpoint"]
     config = (Path(app.runs_root) / "tuned-in-browser" / "train_config.json").read_text()

@@ -101,9 +101,7 @@ def test_training_on_a_real_full_tmpfs_fails_clearly(image_folder, tmp_path):
 
 
 def start_tiny_run(server: AppServer, name: str) -> RunDir:
-    import gradio_client
-
-    client = gradio_client.Client(server.url, verbose=False)
+    client = server.client()
     client.predict(resolution=16, batch_size=8, steps=100_000, precision="fp32", name=name, api_name="/train_start")
     run = RunDir(server.runs_root / name)
     deadline = time.monotonic() + 120
@@ -124,8 +122,6 @@ def wait_stopped(run: RunDir, timeout: float = 60.0) -> dict:
 def test_app_exit_stops_its_training_at_a_checkpoint_and_resume_continues(tmp_path):
     """Ctrl-C, or even kill -9, of the app: its worker writes a checkpoint and stops, nothing keeps running, and
     the restarted app resumes the run at its step (SIGTERM runs the same handler as Ctrl-C)."""
-    import gradio_client
-
     server = AppServer(tmp_path)
     try:
         run = start_tiny_run(server, "interrupted")
@@ -136,7 +132,7 @@ def test_app_exit_stops_its_training_at_a_checkpoint_and_resume_continues(tmp_pa
         assert not worker_alive(worker) and "Resume continues" in status["message"]
         assert step_of(run.latest_checkpoint()) == status["step"] > 0
         server = AppServer(tmp_path)  # same runs folder: the run is listed as stopped, Resume continues it
-        client = gradio_client.Client(server.url, verbose=False)
+        client = server.client()
         assert client.predict(run="interrupted", api_name="/train_status")["state"] == "stopped"
         client.predict(run="interrupted", command="resume", api_name="/train_control")
         deadline = time.monotonic() + 120

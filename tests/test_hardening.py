@@ -140,9 +140,9 @@ def test_auth_protects_the_app(tmp_path):
     server = AppServer(tmp_path, "--auth", "ada:secret")
     try:
         with pytest.raises(Exception) as refused:  # noqa: B017 - the client's own error type varies by version
-            gradio_client.Client(server.url, verbose=False).predict(api_name="/checkpoints")
+            server.client().predict(api_name="/checkpoints")
         assert "login" in str(refused.value).lower(), refused.value  # "credentials were not provided. Please login."
-        client = gradio_client.Client(server.url, auth=("ada", "secret"), verbose=False)
+        client = server.client(auth=("ada", "secret"))
         face, recipe = client.predict(seed=1, api_name="/generate")
         assert Image.open(face).width >= 64 and json.loads(recipe)["seed"] == 1
     finally:
