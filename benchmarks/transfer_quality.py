@@ -141,6 +141,18 @@ def real_vs_real_draws(evaluation: torch.Tensor) -> dict:
                         for order in splits])
 
 
+def references(domain: str, halves: tuple[torch.Tensor, torch.Tensor], latents: list[torch.Tensor],
+               training: torch.Tensor) -> dict:
+    """What the ways are read against besides real-vs-real: the face model's own faces, the look applied to them
+    (a transfer that learned the look exactly and kept the face model's faces) and the training images."""
+    parent = load_generator(CHECKPOINTS / FACES)
+    faces = [sample_images(parent.generator, draw[:, :parent.model.z_dim]) for draw in latents]
+    looks = [in_look(domain, draw, np.random.default_rng(2)) for draw in faces]
+    return {"parent_untouched_draws": mean_of_draws(halves, faces), "look_on_parent": swd(halves[0], looks[0]),
+            "look_on_parent_draws": mean_of_draws(halves, looks),
+            "training_images_draws": mean_of_draws(halves, [resampled(training, draw) for draw in range(DRAWS)])}
+
+
 LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
 
 
@@ -248,16 +260,10 @@ def main() -> None:
         result["real_vs_real_draws"] = real_vs_real_draws(evaluation)
         latents = latent_draws()
         z = latents[0]
-        parent = load_generator(CHECKPOINTS / FACES)
-        faces = [sample_images(parent.generator, draw[:, :parent.model.z_dim]) for draw in latents]
-        result["parent_untouched_draws"] = mean_of_draws(halves, faces)
-        looks = [in_look(args.domain, draw, np.random.default_rng(2)) for draw in faces]
-        result["look_on_parent"] = swd(halves[0], looks[0])
-        result["look_on_parent_draws"] = mean_of_draws(halves, looks)
         training = load_images(data, 64)[0]
-        result["training_images_draws"] = mean_of_draws(halves, [resampled(training, draw) for draw in range(DRAWS)])
-        references = ("real_vs_real", "look_on", "parent_", "training_images")
-        print(json.dumps({k: result[k] for k in result if k.startswith(references)}), flush=True)
+        result |= references(args.domain, halves, latents, training)
+        shown = ("real_vs_real", "look_on", "parent_", "training_images")
+        print(json.dumps({k: result[k] for k in result if k.startswith(shown)}), flush=True)
         vgg = load_vgg16()
         for way in filter(None, args.ways.split(",")):
             figures = []

@@ -14,7 +14,9 @@ without native bf16 (a variant of another speed gets its own steps by ``steps=``
 long run shows how the figure moves with the steps.
 One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250 validation faces, the mean of
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
-validation bucket; r_t at the end), then one with all of them. The seed changes the figure by about 7 (the
+validation bucket; r_t at the end), then one with all of them; first a line of the references that
+``transfer_quality.py`` gives for the hold-out (real-vs-real, the face model's faces, the look on them, the
+training images), here on the validation faces. The seed changes the figure by about 7 (the
 recipe: 57.7 with seed 0, 50.0 with seed 1, one draw each), so one run of a variant tells only a larger
 difference.
 """
@@ -38,6 +40,7 @@ from transfer_quality import (
     mean_of_draws,
     random_subset,
     real_vs_real_draws,
+    references,
 )
 
 from gan_art.checkpoints import load_generator
@@ -102,6 +105,8 @@ def main() -> None:
         result["real_vs_real"] = swd(*halves)
         result["real_vs_real_draws"] = real_vs_real_draws(validation)
         latents = latent_draws()
+        result |= references(args.domain, halves, latents, load_images(data, 64)[0])
+        print(json.dumps({k: v for k, v in result.items() if k.endswith("_draws")}), flush=True)
         for variant in args.variants.split():
             cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), checkpoint_minutes=600.0,
                                   sample_every=10**6, **({"steps": args.steps} | overrides(variant)))
