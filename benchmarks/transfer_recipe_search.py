@@ -16,9 +16,9 @@ One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
 validation bucket; r_t at the end), then one with all of them; first a line of the references that
 ``transfer_quality.py`` gives for the hold-out (real-vs-real, the face model's faces, the look on them, the
-training images), here on the validation faces. The seed changes the figure by about 7 (the
-recipe: 57.7 with seed 0, 50.0 with seed 1, one draw each), so one run of a variant tells only a larger
-difference.
+training images), here on the validation faces. The seed moves the shipped recipe's figure little (40.8-42.3 on
+sketch over seeds 0-3) but some variants' a lot (FreezeD 2: 38.7 / 47.7), so a variant needs two seeds or more
+before a hold-out run.
 """
 from __future__ import annotations
 
