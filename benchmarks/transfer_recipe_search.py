@@ -14,11 +14,13 @@ without native bf16 (a variant of another speed gets its own steps by ``steps=``
 long run shows how the figure moves with the steps.
 One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250 validation faces, the mean of
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
-validation bucket; r_t at the end), then one with all of them; first a line of the references that
-``transfer_quality.py`` gives for the hold-out (real-vs-real, the face model's faces, the look on them, the
-training images), here on the validation faces. The seed moves the shipped recipe's figure little (40.8-42.3 on
-sketch over seeds 0-3) but some variants' a lot (FreezeD 2: 38.7 / 47.7), so a variant needs two seeds or more
-before a hold-out run.
+validation bucket; r_t at the end; ``contrast``, the generated images' median contrast, against
+``validation_contrast``), then one with all of them; first a line of the references that ``transfer_quality.py``
+gives for the hold-out (real-vs-real, the face model's faces, the look on them, the training images), here on the
+validation faces. The seed moves the shipped recipe's figure little (40.8-42.3 on sketch over seeds 0-3) but some
+variants' a lot (FreezeD 2: 38.7 / 47.7), so a variant needs two seeds or more before a hold-out run; and the
+same code and seeds gave 45.8 / 45.7 in session 24 against 42.3 / 41.9 in session 18 (another machine of the
+same kind), so a variant is compared with the recipe run in the same session.
 """
 from __future__ import annotations
 
@@ -61,9 +63,16 @@ def validation_faces(name: str, source: Path, count: int) -> torch.Tensor:
     return in_look(name, picked, np.random.default_rng(1))
 
 
+def contrast(images: torch.Tensor) -> float:
+    """Median over images of the standard deviation of each one's grey levels (0-255): how faint a set is, which
+    SWD does not see (it normalises each set's patches)."""
+    return round(images.float().mean(1).flatten(1).std(1).quantile(0.5).item(), 1)
+
+
 def score(checkpoint: Path, halves: tuple[torch.Tensor, torch.Tensor], latents: list[torch.Tensor]) -> dict:
     model = load_generator(checkpoint)
-    return mean_of_draws(halves, [sample_images(model.generator, z[:, :model.model.z_dim]) for z in latents])
+    fakes = [sample_images(model.generator, z[:, :model.model.z_dim]) for z in latents]
+    return mean_of_draws(halves, fakes) | {"contrast": contrast(torch.cat(fakes))}
 
 
 def parse_value(text: str) -> int | float | str:
@@ -104,9 +113,10 @@ def main() -> None:
         halves = validation[:GENERATED], validation[GENERATED:]
         result["real_vs_real"] = swd(*halves)
         result["real_vs_real_draws"] = real_vs_real_draws(validation)
+        result["validation_contrast"] = contrast(validation)
         latents = latent_draws()
         result |= references(args.domain, halves, latents, load_images(data, 64)[0])
-        print(json.dumps({k: v for k, v in result.items() if k.endswith("_draws")}), flush=True)
+        print(json.dumps({k: v for k, v in result.items() if k.endswith(("_draws", "_contrast"))}), flush=True)
         for variant in args.variants.split():
             cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), checkpoint_minutes=600.0,
                                   sample_every=10**6, **({"steps": args.steps} | overrides(variant)))
