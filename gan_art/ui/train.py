@@ -30,8 +30,9 @@ def duration(seconds: float) -> str:
 # The recipe (feature discriminator, batches of 16): SWD from the untouched face model's 92 (old photo) / 134
 # (sketch) to 32 / 47 at about 2,600 images, 27 / 45 at 6,500 and 25 / 45 at 12,500 (2-core CPU, bf16 forced off)
 LOOK_TAKEN_ON_IMAGES = 5_000
-# Beyond that the recipe gets worse on 100 images (sketch, validation faces, benchmarks/transfer_recipe_search.py
-# by_step: 44.7 at 6,400 images, 42.6 at 12,800, 46.6 at 19,200, 58 at 25,600, 64 at 38,400)
+# Beyond that the recipe can get worse on 100 images, depending on the look (validation faces,
+# benchmarks/transfer_recipe_search.py by_step, session 25, seed 0): sketch 40.3 at 8,800 images, 43.3 at 13,200,
+# 53.6 at 17,600; old photo still better at 17,600 (24.3, 21.5, 20.1)
 MOST_OF_THE_GAIN_IMAGES = 13_000
 EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
                        "starting from a trained model is far quicker for faces and portraits.")
@@ -43,7 +44,8 @@ def expectation(images_per_s: float, start_from: str) -> str:
     return (f"From a trained model the grid takes on your images' look after about {LOOK_TAKEN_ON_IMAGES:,} "
             f"images (≈ {duration(LOOK_TAKEN_ON_IMAGES / images_per_s)} here); most of what training gains comes in "
             f"the first {MOST_OF_THE_GAIN_IMAGES:,} (≈ {duration(MOST_OF_THE_GAIN_IMAGES / images_per_s)}); "
-            "on a small folder, longer runs can get worse: keep the snapshot that looks best. "
+            "on a small folder, longer runs can get worse: press ⏹ Stop when the grid looks best (the run keeps "
+            "that step). "
             "Measured with 100 images of a new look.")
 
 
