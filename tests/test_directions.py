@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from gan_art import directions
 from gan_art.attributes import load_classifier
 from gan_art.checkpoints import load_generator
 from gan_art.directions import (
@@ -8,6 +9,7 @@ from gan_art.directions import (
     inherited_directions,
     labelled_directions,
     load_directions,
+    moved_shares,
     pca_directions,
     save_custom_direction,
     save_directions,
@@ -100,3 +102,20 @@ def test_a_fine_tuned_model_keeps_the_parent_directions_that_still_move_their_at
     for name, direction in refitted.items():
         assert "fitted on this model's faces" in direction.description
         assert torch.cosine_similarity(direction.vector, turned[name].vector, 0) < 0  # it points the right way
+
+
+def test_a_doubtful_parent_direction_stays_only_if_it_moves_its_attribute_more_than_the_refitted_one(monkeypatch):
+    """Below TRUST_INHERITED both are measured and the one that moves more faces is what Explore gets."""
+    monkeypatch.setattr(directions, "TRUST_INHERITED", 1.01)  # every parent direction is doubtful
+    faces = load_generator(REPO / "checkpoints" / "faces")
+    classifier = load_classifier(REPO / "checkpoints" / "attributes", "a")
+    parent = [d for d in load_directions(faces.path) if d.kind == "labelled"]
+    chosen = inherited_directions(faces.generator, parent, classifier, "faces", num_faces=32, refit_faces=300)
+    refitted = labelled_directions(faces.generator, classifier, num_samples=300)
+    assert sorted(d.name for d in chosen) == ["age", "gender"]
+    shares = {kind: moved_shares(faces.generator, found, classifier, num_faces=32)
+              for kind, found in (("chosen", chosen), ("parent", parent), ("refitted", refitted))}
+    for d in chosen:
+        assert shares["chosen"][d.name] == max(shares["parent"][d.name], shares["refitted"][d.name])
+        from_parent = "from faces" in d.description
+        assert torch.equal(d.vector, next(p.vector for p in parent if p.name == d.name)) == from_parent
