@@ -408,7 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     p.add_argument("--start-from", metavar="CHECKPOINT",
                    help="fine-tune a trained model (e.g. checkpoints/faces) on --data with the transfer recipe "
-                        "(its architecture, FreezeD, full DiffAugment); a new run at step 0")
+                        "(its architecture, FreezeD, FreezeG, adaptive DiffAugment, a pull back to its weights; "
+                        "see the README); a new run at step 0")
     p.add_argument("--resume-from", metavar="CHECKPOINT",
                    help="continue a checkpoint exported with --with-training-state in a new run (--out), "
                         "with its own recipe and step count")

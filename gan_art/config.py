@@ -47,6 +47,9 @@ class TrainConfig:
     freeze_g: int = 0  # with init_from: keep the generator's mapping, constant input and the convolutions of its
     # first N synthesis blocks (the coarse layout) as the parent's, their RGB outputs still training (FreezeG);
     # 0 trains all of it
+    anchor: float = 0.0  # with init_from: after every generator step, move its trained weights this fraction of
+    # the way back to the parent's (L2-SP in its decoupled form, as Li et al. 2020 hold a few-shot fine-tune near
+    # its parent): a long fine-tune to a small set drifts less from the parent's layout; 0 = off
     feature_d: float = 0.0  # weight of a second discriminator on frozen ImageNet features (EfficientNet-Lite0,
     # after Projected GAN): a sharper signal from a small set of a new look, for about a quarter more time per step
     # on a CPU; 0 = off
@@ -81,6 +84,8 @@ class TrainConfig:
             raise ConfigError("freeze_d needs init_from (a trained discriminator to keep) and must be >= 0")
         if self.freeze_g < 0 or (self.freeze_g and not self.init_from):
             raise ConfigError("freeze_g needs init_from (a trained generator to keep) and must be >= 0")
+        if not 0 <= self.anchor < 1 or (self.anchor and not self.init_from):
+            raise ConfigError("anchor needs init_from (a trained generator to hold near) and must be in [0, 1)")
         if self.ada_target < 0 or self.ada_target >= 1 or self.ada_kimg <= 0:
             raise ConfigError(f"ada_target must be in [0, 1) and ada_kimg > 0, got {self.ada_target}, {self.ada_kimg}")
         if self.feature_d < 0:

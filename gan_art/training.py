@@ -23,7 +23,7 @@ from torch import nn
 
 from gan_art import losses
 from gan_art.augment import diff_augment
-from gan_art.checkpoints import GENERATOR_FILE, STATE_FILE, read_config
+from gan_art.checkpoints import GENERATOR_FILE, STATE_FILE, read_config, read_tensors
 from gan_art.config import TrainConfig, from_dict, save_json, to_dict
 from gan_art.data import load_images
 from gan_art.errors import TrainingError
@@ -50,7 +50,7 @@ MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is
 ADA_INTERVAL = 4  # steps between adjustments of the adaptive colour strength, as ADA does
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
-                       ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05)
+                       ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05, anchor=0.0005)
 
 
 @dataclass
@@ -165,6 +165,7 @@ class GanModels:
         self.FD = FeatureDiscriminator().to(device, memory_format=self.memory_format) if cfg.feature_d else None
         self.opt_fd = torch.optim.Adam(self.FD.heads.parameters(), lr=cfg.lr_d, betas=betas) if self.FD else None
         self.G_train, self.D_train = self.G, self.D
+        self.anchored: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None  # see hold_near_parent
         self.color_strength = 1.0  # of the augment policy's "color"; adapted by the trainer with cfg.ada_target
         self.set_precision(precision)
 
@@ -172,6 +173,15 @@ class GanModels:
         self.precision = precision
         # fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range and needs none
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+
+    def hold_near_parent(self, parent: dict[str, torch.Tensor]) -> None:
+        """Pull G's trained weights towards the parent's (``cfg.anchor``) after every step from now on; ``parent``
+        holds the parent's training-state tensors (G's under "G.")."""
+        trained = [(name, p) for name, p in self.G.named_parameters() if p.requires_grad]
+        missing = [name for name, _ in trained if "G." + name not in parent]
+        if missing:
+            raise TrainingError(f"the parent checkpoint has no generator weights for {missing[0]} to hold near")
+        self.anchored = ([p for _, p in trained], [parent["G." + name].to(p) for name, p in trained])
 
     def compile(self) -> None:
         self.G_train, self.D_train = torch.compile(self.G), torch.compile(self.D)
@@ -228,6 +238,10 @@ class GanModels:
             FD.heads.requires_grad_(True)
         average_gradients(self.G)
         scaler.step(self.opt_g)
+        if self.anchored is not None:
+            with torch.no_grad():
+                for weight, parent_weight in zip(*self.anchored):
+                    weight.lerp_(parent_weight, cfg.anchor)
         scaler.update()
         losses.ema_update(self.G_ema, self.G, ema_beta)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach(),
@@ -289,6 +303,8 @@ class _Trainer:
             self.models.color_strength = config.get("color_strength", 1.0)
         elif cfg.init_from:
             self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
+        if cfg.anchor:  # the parent's weights again, as a resumed run holds near them too
+            self.models.hold_near_parent(read_tensors(parent_checkpoint(cfg) / STATE_FILE))
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
         if cfg.compile:

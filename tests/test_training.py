@@ -154,6 +154,35 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(imag
         transfer_config(REPO / "checkpoints" / "faces-dcgan", str(image_folder), str(tmp_path / "x"))
 
 
+def test_an_anchored_fine_tune_moves_a_fraction_of_the_way_back_to_the_parent_and_holds_there_after_a_resume(
+        image_folder, tmp_path):
+    from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
+    from gan_art.training import _Trainer, transfer_config
+
+    parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=2)
+    train(parent_run)
+    parent = export_checkpoint(RunDir(parent_run.out).latest_checkpoint(), tmp_path / "parent-model",
+                               with_training_state=True)
+    runs = {anchor: train(transfer_config(parent, str(image_folder), str(tmp_path / f"anchor-{anchor}"), steps=1,
+                                          anchor=anchor, batch_size=4, precision="fp32", threads=1))
+            for anchor in (0.0, 0.25)}
+    before = read_tensors(parent / STATE_FILE)
+    free, held = (read_tensors(runs[anchor] / STATE_FILE) for anchor in (0.0, 0.25))
+    trained = [k for k in free if k.startswith("G.synthesis.blocks.") and k.endswith("weight")
+               and not torch.equal(free[k], before[k])]
+    assert trained  # the same first step, then a quarter of the way back to the parent's weights
+    for k in trained:
+        torch.testing.assert_close(held[k] - before[k], 0.75 * (free[k] - before[k]))
+    resumed = _Trainer(transfer_config(parent, str(image_folder), str(tmp_path / "anchor-0.25"), anchor=0.25,
+                                       batch_size=4, precision="fp32", threads=1), resume=True).models
+    parent_weights = dict(zip(map(id, resumed.anchored[0]), resumed.anchored[1]))
+    for name, weight in resumed.G.named_parameters():
+        if id(weight) in parent_weights:
+            assert torch.equal(parent_weights[id(weight)], before["G." + name])
+    with pytest.raises(ConfigError, match="anchor needs init_from"):
+        tiny_train_config(image_folder, tmp_path / "scratch", anchor=0.1)
+
+
 def test_a_feature_discriminator_trains_and_saves_its_heads_only_and_a_resumed_run_gets_them_back(image_folder,
                                                                                                     tmp_path):
     from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
