@@ -304,6 +304,9 @@ class _Trainer:
         elif cfg.init_from:
             self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
         if cfg.anchor:  # the parent's weights again, as a resumed run holds near them too
+            if not (Path(cfg.init_from) / STATE_FILE).is_file():
+                raise TrainingError(f"this fine-tune holds its generator near {cfg.init_from}, which is no longer "
+                                    "there with its training state: put it back, or continue with anchor 0")
             self.models.hold_near_parent(read_tensors(parent_checkpoint(cfg) / STATE_FILE))
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)

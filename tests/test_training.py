@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 
 import pytest
 import torch
@@ -157,7 +158,7 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(imag
 def test_an_anchored_fine_tune_moves_a_fraction_of_the_way_back_to_the_parent_and_holds_there_after_a_resume(
         image_folder, tmp_path):
     from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
-    from gan_art.training import _Trainer, transfer_config
+    from gan_art.training import _Trainer, load_run_config, transfer_config
 
     parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=2)
     train(parent_run)
@@ -181,6 +182,10 @@ def test_an_anchored_fine_tune_moves_a_fraction_of_the_way_back_to_the_parent_an
             assert torch.equal(parent_weights[id(weight)], before["G." + name])
     with pytest.raises(ConfigError, match="anchor needs init_from"):
         tiny_train_config(image_folder, tmp_path / "scratch", anchor=0.1)
+    shutil.rmtree(parent)
+    with pytest.raises(TrainingError, match="holds its generator near .*parent-model, which is no longer there"):
+        _Trainer(load_run_config(tmp_path / "anchor-0.25"), resume=True)
+    assert _Trainer(load_run_config(tmp_path / "anchor-0.25", anchor=0.0), resume=True).step == 1
 
 
 def test_a_feature_discriminator_trains_and_saves_its_heads_only_and_a_resumed_run_gets_them_back(image_folder,

@@ -31,8 +31,9 @@ def duration(seconds: float) -> str:
 # (sketch) to 32 / 47 at about 2,600 images, 27 / 45 at 6,500 and 25 / 45 at 12,500 (2-core CPU, bf16 forced off)
 LOOK_TAKEN_ON_IMAGES = 5_000
 # Beyond that the recipe can get worse on 100 images, depending on the look (validation faces,
-# benchmarks/transfer_recipe_search.py by_step, session 25, seed 0): sketch 40.3 at 8,800 images, 43.3 at 13,200,
-# 53.6 at 17,600; old photo still better at 17,600 (24.3, 21.5, 20.1)
+# benchmarks/transfer_recipe_search.py by_step, sessions 25-26, seeds 0 / 1, with the pull to the parent):
+# sketch 41.5 / 47.6 at 8,800 images, 41.2 / 45.0 at 13,200, 46.5 / 45.2 at 17,600; old photo level or better at
+# 17,600 (24.6 / 24.1, 23.0 / 22.0, 22.1 / 23.2)
 MOST_OF_THE_GAIN_IMAGES = 13_000
 EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
                        "starting from a trained model is far quicker for faces and portraits.")
