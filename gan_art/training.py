@@ -297,17 +297,20 @@ class _Trainer:
         self.precision = PrecisionChoice("fp32", cfg.precision)
         self.step, self.images_seen, self.train_seconds, self.cpu_seconds = 0, 0, 0.0, 0.0
         config = self.state.restore() if resume else None
+        parent = None  # the parent's training-state tensors, read once
         if config is not None:
             self.step, self.images_seen = config["step"], config["images_seen"]
             self.train_seconds, self.cpu_seconds = config["train_seconds"], config["cpu_seconds"]
             self.models.color_strength = config.get("color_strength", 1.0)
         elif cfg.init_from:
-            self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
-        if cfg.anchor:  # the parent's weights again, as a resumed run holds near them too
-            if not (Path(cfg.init_from) / STATE_FILE).is_file():
-                raise TrainingError(f"this fine-tune holds its generator near {cfg.init_from}, which is no longer "
-                                    "there with its training state: put it back, or continue with anchor 0")
-            self.models.hold_near_parent(read_tensors(parent_checkpoint(cfg) / STATE_FILE))
+            parent = self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
+        if cfg.anchor:
+            if parent is None:  # a resumed run holds near the parent's weights too
+                if not (Path(cfg.init_from) / STATE_FILE).is_file():
+                    raise TrainingError(f"this fine-tune holds its generator near {cfg.init_from}, which is no "
+                                        "longer there with its training state: put it back, or continue with anchor 0")
+                parent = read_tensors(parent_checkpoint(cfg) / STATE_FILE)
+            self.models.hold_near_parent(parent)
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
         if cfg.compile:
