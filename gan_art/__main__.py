@@ -39,6 +39,7 @@ from gan_art.studio import Studio
 from gan_art.style import DETAILED_DEFAULT_SIDE, builtin_styles, fast_stylizer, stylize_detailed, stylize_fast
 from gan_art.training import (
     MACHINE_SETTINGS,
+    TRANSFER_IMAGES,
     choose_precision,
     load_run_config,
     resolve_device,
@@ -409,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-from", metavar="CHECKPOINT",
                    help="fine-tune a trained model (e.g. checkpoints/faces) on --data with the transfer recipe "
                         "(its architecture, FreezeD, FreezeG, adaptive DiffAugment, a pull back to its weights; "
-                        "see the README); a new run at step 0")
+                        f"see the README); a new run at step 0 that ends after {TRANSFER_IMAGES:,} images unless "
+                        "--steps says otherwise")
     p.add_argument("--resume-from", metavar="CHECKPOINT",
                    help="continue a checkpoint exported with --with-training-state in a new run (--out), "
                         "with its own recipe and step count")

@@ -6,6 +6,7 @@ running, queued and finished runs where it left them.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from gan_art.images import image_grid
 from gan_art.paths import REPO, dataset_path
 from gan_art.precision import PrecisionChoice, cached_choice
 from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
-from gan_art.training import TRANSFER_RECIPE, precision_key, resolve_device, transfer_config
+from gan_art.training import TRANSFER_IMAGES, TRANSFER_RECIPE, precision_key, resolve_device, transfer_config
 
 BUILTIN_LICENSE = "UTKFace subset: non-commercial research use only; image copyright stays with the owners"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -52,6 +53,7 @@ class TrainRequest:
     resolution: int = 32  # image side in pixels
     batch_size: int = 32  # images per step
     steps: int = 0  # optimiser steps; 0 = a run of about `minutes` on this machine, from the measured speed
+    # (a fine-tune ends sooner on a fast one: Estimate.default_steps)
     minutes: float = 12.0  # the length `steps` = 0 aims at
     max_minutes: float = 0.0  # also stop after this many minutes of training; 0 = off
     lr_g: float = 0.0  # generator learning rate; 0 = the recipe's
@@ -113,6 +115,12 @@ class Estimate:
 
     def eta_s(self, steps: int, batch_size: int) -> float:
         return steps * batch_size / self.images_per_s
+
+    def default_steps(self, request: TrainRequest) -> int:
+        """A run of about ``request.minutes`` here; a fine-tune ends sooner on a fast machine, after the
+        transfer recipe's images."""
+        steps = self.steps_for(request.minutes, request.batch_size)
+        return min(steps, math.ceil(TRANSFER_IMAGES / request.batch_size)) if request.start_from else steps
 
     def steps_for(self, minutes: float, batch_size: int) -> int:
         """A round number of steps that takes about ``minutes`` here."""

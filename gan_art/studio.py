@@ -584,7 +584,7 @@ class Studio:
             raise DatasetError(f"dataset path {data} does not exist on the server")
         if request.steps <= 0:
             estimate = self.estimate_training(request)
-            request = replace(request, steps=estimate.steps_for(request.minutes, request.batch_size))
+            request = replace(request, steps=estimate.default_steps(request))
         parent = self._parent(request)
         cfg = app_config(data, request, license_, parent)
         stem = f"{Path(request.start_from).name}-tuned" if parent else f"{request.arch}{int(request.resolution)}"

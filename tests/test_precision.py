@@ -152,3 +152,16 @@ def test_the_tab_says_how_long_a_fine_tune_takes_to_look_right_at_this_machines_
     assert "5,000 images (≈ 8 min here)" in slow and "13,000 (≈ 22 min)" in slow
     assert "5,000 images (≈ 1 min here)" in fast and "13,000 (≈ 2 min)" in fast
     assert estimate_text(Estimate(choice, "fp32", 10.0), 100, 32).endswith(EXPECT_FROM_SCRATCH)
+
+
+def test_a_fine_tunes_default_length_ends_at_the_recipes_images_on_a_fast_machine_only():
+    from gan_art.runs import Estimate, TrainRequest
+    from gan_art.training import TRANSFER_IMAGES, TRANSFER_RECIPE
+
+    choice = precision.PrecisionChoice("fp32", "auto", {"fp32": 1.0}, "fp32")
+    slow, fast = Estimate(choice, "fp32", 10.0), Estimate(choice, "fp32", 100.0)
+    fine_tune = TrainRequest(start_from="faces", batch_size=16, minutes=12.0)
+    assert slow.default_steps(fine_tune) == slow.steps_for(12.0, 16) == 450  # 7,200 images in 12 minutes
+    assert fast.default_steps(fine_tune) == TRANSFER_RECIPE["steps"] == 813  # not 4,500: 13,008 images
+    assert fast.default_steps(replace(fine_tune, batch_size=8)) * 8 >= TRANSFER_IMAGES  # images, not steps
+    assert fast.default_steps(replace(fine_tune, start_from="")) == 4500  # from scratch: the minutes only

@@ -205,7 +205,7 @@ def add_api(studio: Studio) -> None:
                 to fine-tune with the transfer recipe, e.g. "faces" (its architecture and resolution then apply)
             resolution: image side in pixels (16, 32, 64 or 128) of a new model
             batch_size: images per step; 0 = 32 for a new model, the transfer recipe's 16 for a fine-tune
-            steps: optimiser steps; 0 = a run of about 12 minutes on this machine
+            steps: optimiser steps; 0 = a run of about 12 minutes on this machine (a fine-tune: at most 13,000 images)
             seed: seeds the weights, the data order and the sample-grid latents
             precision: "auto" (fastest measured on this machine), "fp32", "bf16" or "fp16"
             name: run name (letters, digits, - and _); empty = generated

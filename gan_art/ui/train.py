@@ -9,6 +9,7 @@ from gradio.components.native_plot import PlotData
 
 from gan_art.errors import DatasetError
 from gan_art.studio import Studio, TrainRequest, default_batch_size
+from gan_art.training import TRANSFER_IMAGES
 from gan_art.ui.feedback import error_message
 
 SOURCES = ("Built-in faces (2,000 UTKFace photos)", "Upload images or a zip", "Folder on this server")
@@ -30,11 +31,6 @@ def duration(seconds: float) -> str:
 # The recipe (feature discriminator, batches of 16): SWD from the untouched face model's 92 (old photo) / 134
 # (sketch) to 32 / 47 at about 2,600 images, 27 / 45 at 6,500 and 25 / 45 at 12,500 (2-core CPU, bf16 forced off)
 LOOK_TAKEN_ON_IMAGES = 5_000
-# Beyond that the recipe can get worse on 100 images, depending on the look (validation faces,
-# benchmarks/transfer_recipe_search.py by_step, sessions 25-26, seeds 0 / 1, with the pull to the parent):
-# sketch 41.5 / 47.6 at 8,800 images, 41.2 / 45.0 at 13,200, 46.5 / 45.2 at 17,600; old photo level or better at
-# 17,600 (24.6 / 24.1, 23.0 / 22.0, 22.1 / 23.2)
-MOST_OF_THE_GAIN_IMAGES = 13_000
 EXPECT_FROM_SCRATCH = ("From scratch, expect blurred blobs for at least the first 10 minutes on a 2-core CPU; "
                        "starting from a trained model is far quicker for faces and portraits.")
 
@@ -44,9 +40,9 @@ def expectation(images_per_s: float, start_from: str) -> str:
         return EXPECT_FROM_SCRATCH
     return (f"From a trained model the grid takes on your images' look after about {LOOK_TAKEN_ON_IMAGES:,} "
             f"images (≈ {duration(LOOK_TAKEN_ON_IMAGES / images_per_s)} here); most of what training gains comes in "
-            f"the first {MOST_OF_THE_GAIN_IMAGES:,} (≈ {duration(MOST_OF_THE_GAIN_IMAGES / images_per_s)}); "
-            "on a small folder, longer runs can get worse: press ⏹ Stop when the grid looks best (the run keeps "
-            "that step). "
+            f"the first {TRANSFER_IMAGES:,} (≈ {duration(TRANSFER_IMAGES / images_per_s)}), where the run ends unless "
+            "you set its steps: on a small folder longer runs can get worse. Press ⏹ Stop sooner if the grid looks "
+            "best earlier (the run keeps that step). "
             "Measured with 100 images of a new look.")
 
 
@@ -230,7 +226,7 @@ class TrainTab:
                 found = studio.estimate_training(wanted)
             except Exception as exc:  # every failure becomes a message (internal ones are logged)
                 return error_message(exc), gr.skip()
-            fitted = wanted.steps if chosen else found.steps_for(wanted.minutes, wanted.batch_size)
+            fitted = wanted.steps if chosen else found.default_steps(wanted)
             return (estimate_text(found, fitted, wanted.batch_size, wanted.start_from),
                     gr.skip() if chosen else fitted)
 
