@@ -204,8 +204,8 @@ def directions_after(generator) -> dict:
 def way_config(way: str, data: Path, out: Path):
     bookkeeping = dict(steps=10**6, checkpoint_minutes=60.0, sample_every=10**6)
     parent = CHECKPOINTS / FACES
-    if way == "transfer":
-        return transfer_config(parent, str(data), str(out), **bookkeeping)
+    if way == "transfer":  # at the recipe's length, which on a fast machine ends before the last mark
+        return transfer_config(parent, str(data), str(out), checkpoint_minutes=60.0, sample_every=10**6)
     if way == "resume":  # today's recipe: the shipped run's own settings, continued at its step count
         return run_from_checkpoint(parent, out, data=str(data), **bookkeeping)
     request = TrainRequest(resolution=64)  # the tab's defaults otherwise
@@ -215,19 +215,24 @@ def way_config(way: str, data: Path, out: Path):
 
 def trained(way: str, data: Path, out: Path, marks: list[float]):
     """(minutes, checkpoint folder) at each mark. The ``tab`` way is the Train tab's own run: a fine-tune started
-    through the app's API (its worker process, threads and priority) and stopped after the last mark's minutes of
-    wall time from the start request, the worker's start and speed probe included; it has only that mark."""
+    through the app's API (its worker process, threads and priority) at the tab's default length and stopped after
+    the last mark's minutes of wall time from the start request if it has not ended, the worker's start and speed
+    probe included; it has only that mark."""
     if way == "tab":
         out.mkdir(parents=True)
         server = AppServer(out, threads=None)
         try:
             client = server.client()
             started = time.monotonic()
-            client.predict(dataset=str(data), model="faces", steps=10**6, name="tab", api_name="/train_start")
-            time.sleep(max(0.0, marks[-1] * 60 - (time.monotonic() - started)))
-            client.predict(run="tab", command="stop", api_name="/train_control")
+            # steps 0: the tab's default length, which on a fast machine ends before the mark
+            client.predict(dataset=str(data), model="faces", steps=0, name="tab", api_name="/train_start")
             run = RunDir(out / "runs" / "tab")
-            wait_until(lambda: run.read_status().get("state") == "stopped", 300, 1.0)
+            ended = ("finished", "stopped", "failed")
+            while run.read_status().get("state") not in ended and time.monotonic() - started < marks[-1] * 60:
+                time.sleep(5.0)
+            if run.read_status().get("state") not in ended:
+                client.predict(run="tab", command="stop", api_name="/train_control")
+                wait_until(lambda: run.read_status().get("state") == "stopped", 300, 1.0)
         finally:
             server.stop()
         yield marks[-1], run.latest_checkpoint()
