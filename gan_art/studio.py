@@ -89,11 +89,12 @@ from gan_art.runs import (
     stage_files,
 )
 from gan_art.style import builtin_styles, detailed_steps, fast_stylizer, stylize_fast
+from gan_art.training import TRANSFER_IMAGES
 from gan_art.upscale import DEFAULT_DETAIL, FaceUpscaler, load_upscaler, upscale_photo
 
 # the UI imports these from here: the facade is its only door into gan_art (besides gan_art.errors)
-__all__ = ["DEFAULT_DETAIL", "LAYER_GROUPS", "AlignedFace", "Recipe", "Studio", "TrainRequest", "damaged_share",
-           "default_batch_size", "png_with_recipe"]
+__all__ = ["DEFAULT_DETAIL", "LAYER_GROUPS", "TRANSFER_IMAGES", "AlignedFace", "Recipe", "Studio", "TrainRequest",
+           "damaged_share", "default_batch_size", "png_with_recipe"]
 
 DEFAULT_CHECKPOINT = "faces"
 # benchmarks/inpaint_quality.py --photos benchmarks/data/non_faces gan_art/assets/styles (results/inpaint_quality.jsonl)

@@ -8,8 +8,7 @@ import gradio as gr
 from gradio.components.native_plot import PlotData
 
 from gan_art.errors import DatasetError
-from gan_art.studio import Studio, TrainRequest, default_batch_size
-from gan_art.training import TRANSFER_IMAGES
+from gan_art.studio import TRANSFER_IMAGES, Studio, TrainRequest, default_batch_size
 from gan_art.ui.feedback import error_message
 
 SOURCES = ("Built-in faces (2,000 UTKFace photos)", "Upload images or a zip", "Folder on this server")
