@@ -50,8 +50,9 @@ MEMORISING_R_T = 0.6  # ADA's target for r_t (Karras et al. 2020): above it D is
 ADA_INTERVAL = 4  # steps between adjustments of the adaptive colour strength, as ADA does
 # A fine-tune's default length. On 100 images of a new look the recipe gains little past it and can get worse
 # (validation faces, benchmarks/transfer_recipe_search.py by_step: sketch 42.6 at 12,800 images, 63.6 at 38,400 in
-# session 14; with the pull, seeds 0-2, 41.2 / 45.0 / 42.1 at 13,200 against 46.5 / 45.2 / 45.2 at 17,600; old
-# photo 23.0 / 22.0 against 22.1 / 23.2), and a faster CPU would otherwise run past it within the same minutes.
+# session 14; with the pull, seeds 0-3, 41.2 / 45.0 / 42.1 / 40.0 at 13,200 against 46.5 / 45.2 / 45.2 / 42.0 at
+# 17,600; old photo 23.0 / 22.0 / 23.0 against 22.1 / 23.2 / 21.4), and a faster CPU would otherwise run past it
+# within the same minutes.
 TRANSFER_IMAGES = 13_000
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(batch_size=16, steps=math.ceil(TRANSFER_IMAGES / 16), freeze_d=3, freeze_g=3, feature_d=1.0,
