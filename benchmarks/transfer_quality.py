@@ -202,10 +202,11 @@ def directions_after(generator) -> dict:
 
 
 def way_config(way: str, data: Path, out: Path):
-    bookkeeping = dict(steps=10**6, checkpoint_minutes=60.0, sample_every=10**6)
+    bookkeeping = dict(checkpoint_minutes=60.0, sample_every=10**6)
     parent = CHECKPOINTS / FACES
     if way == "transfer":  # at the recipe's length, which on a fast machine ends before the last mark
-        return transfer_config(parent, str(data), str(out), checkpoint_minutes=60.0, sample_every=10**6)
+        return transfer_config(parent, str(data), str(out), **bookkeeping)
+    bookkeeping["steps"] = 10**6  # the other ways train until the last mark
     if way == "resume":  # today's recipe: the shipped run's own settings, continued at its step count
         return run_from_checkpoint(parent, out, data=str(data), **bookkeeping)
     request = TrainRequest(resolution=64)  # the tab's defaults otherwise
