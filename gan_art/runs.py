@@ -6,7 +6,6 @@ running, queued and finished runs where it left them.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -29,7 +28,7 @@ from gan_art.images import image_grid
 from gan_art.paths import REPO, dataset_path
 from gan_art.precision import PrecisionChoice, cached_choice
 from gan_art.rundir import ACTIVE_STATES, RunDir, registered_processes
-from gan_art.training import TRANSFER_IMAGES, TRANSFER_RECIPE, precision_key, resolve_device, transfer_config
+from gan_art.training import TRANSFER_RECIPE, precision_key, resolve_device, transfer_config, transfer_steps
 
 BUILTIN_LICENSE = "UTKFace subset: non-commercial research use only; image copyright stays with the owners"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -120,7 +119,7 @@ class Estimate:
         """A run of about ``request.minutes`` here; a fine-tune ends sooner on a fast machine, after the
         transfer recipe's images."""
         steps = self.steps_for(request.minutes, request.batch_size)
-        return min(steps, math.ceil(TRANSFER_IMAGES / request.batch_size)) if request.start_from else steps
+        return min(steps, transfer_steps(request.batch_size)) if request.start_from else steps
 
     def steps_for(self, minutes: float, batch_size: int) -> int:
         """A round number of steps that takes about ``minutes`` here."""

@@ -55,9 +55,13 @@ ADA_INTERVAL = 4  # steps between adjustments of the adaptive colour strength, a
 # within the same minutes.
 TRANSFER_IMAGES = 13_000
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
-TRANSFER_RECIPE = dict(batch_size=16, steps=math.ceil(TRANSFER_IMAGES / 16), freeze_d=3, freeze_g=3, feature_d=1.0,
-                       augment="color,translation,cutout", ada_target=0.6, mirror=True, ema_kimg=10.0,
-                       ema_rampup=0.05, anchor=0.0005)
+TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
+                       ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05, anchor=0.0005)
+
+
+def transfer_steps(batch_size: int) -> int:
+    """A fine-tune's default length in steps: TRANSFER_IMAGES at ``batch_size``."""
+    return math.ceil(TRANSFER_IMAGES / batch_size)
 
 
 @dataclass
@@ -569,6 +573,7 @@ def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> Tra
                    data_license=f"your images, on a model trained on {config.get('license') or 'unknown data'}")
     values["freeze_g"] = generator_blocks_to_freeze(from_dict(ModelConfig, model))
     values |= {k: v for k, v in overrides.items() if v is not None}
+    values.setdefault("steps", transfer_steps(values["batch_size"]))
     cfg = from_dict(TrainConfig, values)
     parent_checkpoint(cfg)
     return cfg
