@@ -53,6 +53,8 @@ class TrainConfig:
     feature_d: float = 0.0  # weight of a second discriminator on frozen ImageNet features (EfficientNet-Lite0,
     # after Projected GAN): a sharper signal from a small set of a new look, for about a quarter more time per step
     # on a CPU; 0 = off
+    feature_d_augment: str = ""  # the feature discriminator's own DiffAugment policy; "" shows it D's augmented
+    # images
     precision: str = "auto"  # forward-pass autocast: "auto" (fastest measured on this machine), "fp32", "bf16", "fp16"
     channels_last: bool = True  # NHWC memory layout (faster convolutions on most back ends)
     compile: bool = False  # wrap the models in torch.compile
@@ -92,7 +94,7 @@ class TrainConfig:
             raise ConfigError(f"feature_d is a loss weight (>= 0), got {self.feature_d}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
-        unknown = set(filter(None, self.augment.split(","))) - set(POLICIES)
+        unknown = set(filter(None, f"{self.augment},{self.feature_d_augment}".split(","))) - set(POLICIES)
         if unknown:
             raise ConfigError(f"unknown augmentation {sorted(unknown)}; choose from {sorted(POLICIES)}")
 

@@ -56,6 +56,7 @@ ADA_INTERVAL = 4  # steps between adjustments of the adaptive colour strength, a
 TRANSFER_IMAGES = 13_000
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
+                       feature_d_augment="half_color,translation,cutout",
                        ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05, anchor=0.0005)
 
 
@@ -204,12 +205,16 @@ class GanModels:
                    ema_beta: float, average_gradients: Callable[[nn.Module], None] = lambda module: None
                    ) -> dict[str, torch.Tensor]:
         """One D step then one G step on the same fakes (as the pytorch DCGAN example does); the feature
-        discriminator, when there is one, sees the same augmented images as D and adds its losses to D's."""
+        discriminator, when there is one, sees D's augmented images (or its own, with ``feature_d_augment``) and
+        adds its losses to D's."""
         cfg, scaler, FD = self.cfg, self.scaler, self.FD
         values = {}
 
-        def augment(x: torch.Tensor) -> torch.Tensor:
-            return diff_augment(x, cfg.augment, rng, self.color_strength)
+        def augment(x: torch.Tensor, policy: str = cfg.augment) -> torch.Tensor:
+            return diff_augment(x, policy, rng, self.color_strength)
+
+        def augment_fd(x: torch.Tensor, seen_by_d: torch.Tensor) -> torch.Tensor:
+            return augment(x, cfg.feature_d_augment) if cfg.feature_d_augment else seen_by_d
 
         with self.autocast():
             fake = self.G_train(z)
@@ -218,7 +223,8 @@ class GanModels:
             fake_logits = self.D_train(fake_seen)
             loss_d = losses.d_loss(real_logits, fake_logits)
             if FD is not None:
-                values["loss_fd"] = torch.stack(list(map(losses.d_loss, FD(real_seen), FD(fake_seen)))).mean()
+                fd_real, fd_fake = augment_fd(real, real_seen), augment_fd(fake.detach(), fake_seen)
+                values["loss_fd"] = torch.stack(list(map(losses.d_loss, FD(fd_real), FD(fd_fake)))).mean()
         for optimizer in filter(None, (self.opt_d, self.opt_fd)):
             optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss_d + cfg.feature_d * values.get("loss_fd", 0.0)).backward()
@@ -240,7 +246,7 @@ class GanModels:
             fake_seen = augment(fake)
             loss_g = losses.g_loss(self.D_train(fake_seen))
             if FD is not None:
-                values["loss_fg"] = torch.stack(list(map(losses.g_loss, FD(fake_seen)))).mean()
+                values["loss_fg"] = torch.stack(list(map(losses.g_loss, FD(augment_fd(fake, fake_seen))))).mean()
         self.opt_g.zero_grad(set_to_none=True)
         scaler.scale(loss_g + cfg.feature_d * values.get("loss_fg", 0.0)).backward()
         for parameter in self.d_trainable:  # the frozen blocks (FreezeD) stay frozen

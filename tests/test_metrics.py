@@ -68,6 +68,17 @@ def test_mild_color_draws_the_same_changes_at_half_their_range():
     assert torch.allclose(augment.mild_color(x, torch.Generator().manual_seed(0)), y, atol=1e-6)
 
 
+def test_half_color_keeps_the_tones_of_a_random_half_of_the_images_and_shifts_the_rest():
+    x = torch.linspace(-1, 1, 64 * 3 * 4).reshape(64, 3, 2, 2)
+    keep = torch.tensor(draws(64)) < 0.5
+    generator = torch.Generator().manual_seed(0)
+    torch.rand(64, generator=generator)  # the keep draws come first, then color's own
+    shifted = augment.color(x, generator)
+    y = augment.half_color(x, torch.Generator().manual_seed(0))
+    assert 16 < keep.sum() < 48 and torch.equal(y[keep], x[keep])
+    assert torch.allclose(y[~keep], shifted[~keep], atol=1e-6)
+
+
 def test_translation_shifts_by_whole_pixels_with_zero_padding():
     x = torch.arange(1.0, 17.0).reshape(1, 1, 4, 4)
     u_y, u_x = draws(2)

@@ -211,6 +211,8 @@ def test_a_feature_discriminator_trains_and_saves_its_heads_only_and_a_resumed_r
     assert not resumed.train().features.training  # ImageNet's batch-norm statistics, never a batch's
     with pytest.raises(ConfigError, match="feature_d"):
         dataclasses.replace(cfg, feature_d=-1.0)
+    with pytest.raises(ConfigError, match="unknown augmentation"):
+        dataclasses.replace(cfg, feature_d_augment="half_color,blur")
 
 
 @pytest.mark.gpu
