@@ -257,6 +257,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     marks = [float(m) for m in args.minutes.split(",")]
+    pictures = Path(args.pictures) if args.pictures else None
+    if pictures is not None:  # before the runs: a missing folder must not cost the figures at the end
+        pictures.mkdir(parents=True, exist_ok=True)
     result = {"benchmark": "transfer_quality", "domain": args.domain, "machine": machine_info(),
               "train_images": TRAIN_IMAGES, "generated": GENERATED}
     with tempfile.TemporaryDirectory() as tmp:
@@ -283,17 +286,16 @@ def main() -> None:
                                 "swd": swd(halves[0], fake), "swd_draws": mean_of_draws(halves, fakes)})
                 print(json.dumps({way: figures[-1]}), flush=True)
             result[way] = figures
-            pictures = Path(args.pictures) if args.pictures else None
             result[way + "_memorisation"] = memorisation(vgg, fake, evaluation, training, pictures,
                                                          f"{args.domain}_{way}")
             if way != "scratch":
                 result[way + "_directions_moved"] = directions_after(checkpoint.generator)
             print(json.dumps({k: v for k, v in result.items() if k.startswith(way + "_")}), flush=True)
-            if args.pictures:
+            if pictures is not None:
                 grid = image_grid(sample_images(checkpoint.generator, z[:36, :checkpoint.model.z_dim]), 6)
-                save_png(grid, Path(args.pictures) / f"transfer_{args.domain}_{way}.png")
-        if args.pictures:
-            save_png(image_grid(evaluation[:36], 6), Path(args.pictures) / f"transfer_{args.domain}_real.png")
+                save_png(grid, pictures / f"transfer_{args.domain}_{way}.png")
+        if pictures is not None:
+            save_png(image_grid(evaluation[:36], 6), pictures / f"transfer_{args.domain}_real.png")
     result["seconds"] = round(time.perf_counter() - START, 1)
     print(json.dumps(result))
 
