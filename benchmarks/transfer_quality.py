@@ -18,7 +18,9 @@ of 250 generated images (EMA) against one half of the evaluation set, next to th
 latents (``look_on_parent``): what a transfer that learned the look exactly, and kept the face model's faces,
 would score; the face model's own faces (``parent_untouched_draws``): where every way starts; and the 100
 training images drawn with replacement (``training_images_draws``): what a generator that gave them back would
-score (the memorisation check below makes sure no way gets its figure that way). Writes one JSON
+score (the memorisation check below makes sure no way gets its figure that way). The look on the face model's
+faces also gets the memorisation check (``look_on_parent_memorisation``): what a model that never saw the
+training images gives, which says how much of a way's figure there is its generator's and not copying. Writes one JSON
 line and, with ``--pictures DIR``, the final sample grid of each way. ``--ways ""`` measures only these
 references.
 
@@ -141,15 +143,18 @@ def real_vs_real_draws(evaluation: torch.Tensor) -> dict:
                         for order in splits])
 
 
-def references(domain: str, halves: tuple[torch.Tensor, torch.Tensor], latents: list[torch.Tensor],
-               training: torch.Tensor) -> dict:
+def references(domain: str, evaluation: torch.Tensor, latents: list[torch.Tensor], training: torch.Tensor,
+               vgg) -> dict:
     """What the ways are read against besides real-vs-real: the face model's own faces, the look applied to them
-    (a transfer that learned the look exactly and kept the face model's faces) and the training images."""
+    (a transfer that learned the look exactly and kept the face model's faces), with its memorisation check (a
+    model that never saw the training images), and the training images."""
+    halves = evaluation[:GENERATED], evaluation[GENERATED:2 * GENERATED]
     parent = load_generator(CHECKPOINTS / FACES)
     faces = [sample_images(parent.generator, draw[:, :parent.model.z_dim]) for draw in latents]
     looks = [in_look(domain, draw, np.random.default_rng(2)) for draw in faces]
     return {"parent_untouched_draws": mean_of_draws(halves, faces), "look_on_parent": swd(halves[0], looks[0]),
             "look_on_parent_draws": mean_of_draws(halves, looks),
+            "look_on_parent_memorisation": memorisation(vgg, looks[0], evaluation, training),
             "training_images_draws": mean_of_draws(halves, [resampled(training, draw) for draw in range(DRAWS)])}
 
 
@@ -173,9 +178,13 @@ def nearest_distances(vgg, images: torch.Tensor, training: torch.Tensor) -> tupl
 
 
 def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: torch.Tensor,
-                 pictures: Path | None, name: str) -> dict:
+                 pictures: Path | None = None, name: str = "") -> dict:
     """Nearest-training-image distances of 200 generated and 200 evaluation images (a generator that copies its
-    training images has smaller ones); with ``pictures``, generated images above their nearest training image."""
+    training images has smaller ones); with ``pictures``, generated images above their nearest training image.
+    The ``*_unseen`` medians are the same distances to as many other evaluation images, which no network saw: a
+    generator whose images are only closer to every set of the domain's images than real ones are (more typical,
+    less varied) is as close to these as to its training images; one that copies is closer to its training images."""
+    unseen = evaluation[-len(training):]  # disjoint from the 200 measured below (500 evaluation images)
     fake_distance, fake_nearest = nearest_distances(vgg, fake[:200], training)
     real_distance, _ = nearest_distances(vgg, evaluation[:200], training)
     if pictures is not None:
@@ -184,7 +193,9 @@ def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: to
     return {"generated_median": round(float(fake_distance.median()), 4),
             "evaluation_median": round(float(real_distance.median()), 4),
             "generated_p10": round(float(fake_distance.quantile(0.1)), 4),
-            "evaluation_p10": round(float(real_distance.quantile(0.1)), 4)}
+            "evaluation_p10": round(float(real_distance.quantile(0.1)), 4),
+            "generated_median_unseen": round(float(nearest_distances(vgg, fake[:200], unseen)[0].median()), 4),
+            "evaluation_median_unseen": round(float(nearest_distances(vgg, evaluation[:200], unseen)[0].median()), 4)}
 
 
 def directions_after(generator) -> dict:
@@ -270,10 +281,10 @@ def main() -> None:
         latents = latent_draws()
         z = latents[0]
         training = load_images(data, 64)[0]
-        result |= references(args.domain, halves, latents, training)
+        vgg = load_vgg16()
+        result |= references(args.domain, evaluation, latents, training, vgg)
         shown = ("real_vs_real", "look_on", "parent_", "training_images")
         print(json.dumps({k: result[k] for k in result if k.startswith(shown)}), flush=True)
-        vgg = load_vgg16()
         for way in filter(None, args.ways.split(",")):
             figures = []
             for mark, final in trained(way, data, Path(tmp) / way, marks):

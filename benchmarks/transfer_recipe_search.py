@@ -15,7 +15,8 @@ long run shows how the figure moves with the steps.
 One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250 validation faces, the mean of
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
 validation bucket; r_t at the end; ``contrast``, the generated images' median contrast, against
-``validation_contrast``), then one with all of them; first a line of the references that ``transfer_quality.py``
+``validation_contrast``; ``memorisation``, transfer_quality.py's check against 200 validation faces), then one
+with all of them; first a line of the references that ``transfer_quality.py``
 gives for the hold-out (real-vs-real, the face model's faces, the look on them, the training images), here on the
 validation faces. The seed moves the shipped recipe's figure little (40.8-42.3 on sketch over seeds 0-3) but some
 variants' a lot (FreezeD 2: 38.7 / 47.7), so a variant needs two seeds or more before a hold-out run; and the
@@ -40,6 +41,7 @@ from transfer_quality import (
     latent_draws,
     make_domain,
     mean_of_draws,
+    memorisation,
     random_subset,
     real_vs_real_draws,
     references,
@@ -50,6 +52,7 @@ from gan_art.data import load_images
 from gan_art.explore import sample_images
 from gan_art.machine import machine_info
 from gan_art.metrics import swd
+from gan_art.nets.vgg import load_vgg16
 from gan_art.paths import CHECKPOINTS, FACES, SHARED_DATA
 from gan_art.repair_training import is_validation
 from gan_art.rundir import RunDir, step_of
@@ -69,9 +72,12 @@ def contrast(images: torch.Tensor) -> float:
     return round(images.float().mean(1).flatten(1).std(1).quantile(0.5).item(), 1)
 
 
-def score(checkpoint: Path, halves: tuple[torch.Tensor, torch.Tensor], latents: list[torch.Tensor]) -> dict:
+def generated(checkpoint: Path, latents: list[torch.Tensor]) -> list[torch.Tensor]:
     model = load_generator(checkpoint)
-    fakes = [sample_images(model.generator, z[:, :model.model.z_dim]) for z in latents]
+    return [sample_images(model.generator, z[:, :model.model.z_dim]) for z in latents]
+
+
+def score(fakes: list[torch.Tensor], halves: tuple[torch.Tensor, torch.Tensor]) -> dict:
     return mean_of_draws(halves, fakes) | {"contrast": contrast(torch.cat(fakes))}
 
 
@@ -115,8 +121,10 @@ def main() -> None:
         result["real_vs_real_draws"] = real_vs_real_draws(validation)
         result["validation_contrast"] = contrast(validation)
         latents = latent_draws()
-        result |= references(args.domain, halves, latents, load_images(data, 64)[0])
-        print(json.dumps({k: v for k, v in result.items() if k.endswith(("_draws", "_contrast"))}), flush=True)
+        training, vgg = load_images(data, 64)[0], load_vgg16()
+        result |= references(args.domain, validation, latents, training, vgg)
+        shown = ("_draws", "_contrast", "_memorisation")
+        print(json.dumps({k: v for k, v in result.items() if k.endswith(shown)}), flush=True)
         for variant in args.variants.split():
             cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(Path(tmp) / variant), checkpoint_minutes=600.0,
                                   sample_every=10**6, **({"steps": args.steps} | overrides(variant)))
@@ -124,11 +132,14 @@ def main() -> None:
             final = train(cfg)
             minutes = round((time.perf_counter() - started) / 60, 1)
             last = RunDir(cfg.out).read_metrics()[-1]  # D's overfitting (and the adapted colour) at the end
-            result[variant] = {"swd_draws": score(final, halves, latents), "minutes": minutes, "r_t": last["r_t"],
+            fakes = generated(final, latents)
+            result[variant] = {"swd_draws": score(fakes, halves), "minutes": minutes, "r_t": last["r_t"],
+                               "memorisation": memorisation(vgg, fakes[0], validation, training),
                                **{k: last[k] for k in ("color_strength",) if k in last}}
             earlier = [path for path in RunDir(cfg.out).checkpoints() if path != final]
             if earlier:  # kept by checkpoint_every= and keep_checkpoints=: how the figure moves with the steps
-                result[variant]["by_step"] = {step_of(p): score(p, halves, latents)["swd_avg"] for p in earlier}
+                result[variant]["by_step"] = {step_of(p): score(generated(p, latents), halves)["swd_avg"]
+                                              for p in earlier}
             print(json.dumps({variant: result[variant]}), flush=True)
     print(json.dumps(result))
 
