@@ -20,9 +20,8 @@ would score; the face model's own faces (``parent_untouched_draws``): where ever
 training images drawn with replacement (``training_images_draws``): what a generator that gave them back would
 score (the memorisation check below makes sure no way gets its figure that way). The look on the face model's
 faces also gets the memorisation check (``look_on_parent_memorisation``): what a model that never saw the
-training images gives, which says how much of a way's figure there is its generator's and not copying. Writes one JSON
-line and, with ``--pictures DIR``, the final sample grid of each way. ``--ways ""`` measures only these
-references.
+training images scores there, copying aside. Writes one JSON line and, with ``--pictures DIR``, the final sample
+grid of each way. ``--ways ""`` measures only these references.
 
 After the last figure, each way's memorisation check (VGG16 feature distance of 200 generated and 200 evaluation
 images to their nearest training image, with a picture of generated images above their nearest training images)
@@ -182,8 +181,8 @@ def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: to
     """Nearest-training-image distances of 200 generated and 200 evaluation images (a generator that copies its
     training images has smaller ones); with ``pictures``, generated images above their nearest training image.
     The ``*_unseen`` medians are the same distances to as many other evaluation images, which no network saw: a
-    generator whose images are only closer to every set of the domain's images than real ones are (more typical,
-    less varied) is as close to these as to its training images; one that copies is closer to its training images."""
+    generator whose images are merely more typical of the domain than real ones (less varied) is as close to these
+    as to its training images; one that copies is closer to its training images."""
     unseen = evaluation[-len(training):]  # disjoint from the 200 measured below (500 evaluation images)
     fake_distance, fake_nearest = nearest_distances(vgg, fake[:200], training)
     real_distance, _ = nearest_distances(vgg, evaluation[:200], training)

@@ -16,12 +16,12 @@ One JSON line per variant (SWD x1e3 at 64 px of 250 generated images against 250
 four draws of latents, and the two halves of 500 validation faces against each other, drawn at random from the
 validation bucket; r_t at the end; ``contrast``, the generated images' median contrast, against
 ``validation_contrast``; ``memorisation``, transfer_quality.py's check against 200 validation faces), then one
-with all of them; first a line of the references that ``transfer_quality.py``
-gives for the hold-out (real-vs-real, the face model's faces, the look on them, the training images), here on the
-validation faces. The seed moves the shipped recipe's figure little (40.8-42.3 on sketch over seeds 0-3) but some
-variants' a lot (FreezeD 2: 38.7 / 47.7), so a variant needs two seeds or more before a hold-out run; and the
-same code and seeds gave 45.8 / 45.7 in session 24 against 42.3 / 41.9 in session 18 (another machine of the
-same kind), so a variant is compared with the recipe run in the same session.
+with all of them; first a line of the references that ``transfer_quality.py`` gives for the hold-out
+(real-vs-real, the face model's faces, the look on them, the training images), here on the validation faces.
+The seed moves the shipped recipe's figure little (40.8-42.3 on sketch over seeds 0-3) but some variants' a lot
+(FreezeD 2: 38.7 / 47.7), so a variant needs two seeds or more before a hold-out run; and the same code and seeds
+gave 45.8 / 45.7 in session 24 against 42.3 / 41.9 in session 18 (another machine of the same kind), so a variant
+is compared with the recipe run in the same session.
 """
 from __future__ import annotations
 
