@@ -129,6 +129,11 @@ def mean_scores(scores: list[dict]) -> dict:
     return mean | {"swd_avg_per_draw": [s["swd_avg"] for s in scores]}
 
 
+def halves_of(evaluation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two fixed halves of an evaluation set that generated images are scored against, GENERATED each."""
+    return evaluation[:GENERATED], evaluation[GENERATED:2 * GENERATED]
+
+
 def mean_of_draws(halves: tuple[torch.Tensor, torch.Tensor], fakes: list[torch.Tensor]) -> dict:
     """Mean SWD of the draws of generated images, each against the evaluation halves in turn, and each draw's."""
     return mean_scores([swd(halves[draw % 2], fake) for draw, fake in enumerate(fakes)])
@@ -147,7 +152,7 @@ def references(domain: str, evaluation: torch.Tensor, latents: list[torch.Tensor
     """What the ways are read against besides real-vs-real: the face model's own faces, the look applied to them
     (a transfer that learned the look exactly and kept the face model's faces), with its memorisation check (a
     model that never saw the training images), and the training images."""
-    halves = evaluation[:GENERATED], evaluation[GENERATED:2 * GENERATED]
+    halves = halves_of(evaluation)
     parent = load_generator(CHECKPOINTS / FACES)
     faces = [sample_images(parent.generator, draw[:, :parent.model.z_dim]) for draw in latents]
     looks = [in_look(domain, draw, np.random.default_rng(2)) for draw in faces]
@@ -274,7 +279,7 @@ def main() -> None:
               "train_images": TRAIN_IMAGES, "generated": GENERATED}
     with tempfile.TemporaryDirectory() as tmp:
         data, evaluation = make_domain(args.domain, Path(args.data), Path(tmp) / "data")
-        halves = evaluation[:GENERATED], evaluation[GENERATED:2 * GENERATED]
+        halves = halves_of(evaluation)
         result["real_vs_real"] = swd(*halves)
         result["real_vs_real_draws"] = real_vs_real_draws(evaluation)
         latents = latent_draws()

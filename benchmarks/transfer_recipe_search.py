@@ -37,6 +37,7 @@ import torch
 from transfer_quality import (
     DOMAINS,
     GENERATED,
+    halves_of,
     in_look,
     latent_draws,
     make_domain,
@@ -116,7 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, _ = make_domain(args.domain, Path(args.data), Path(tmp) / "data")
         validation = validation_faces(args.domain, Path(args.data), 2 * GENERATED)
-        halves = validation[:GENERATED], validation[GENERATED:]
+        halves = halves_of(validation)
         result["real_vs_real"] = swd(*halves)
         result["real_vs_real_draws"] = real_vs_real_draws(validation)
         result["validation_contrast"] = contrast(validation)
