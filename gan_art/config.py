@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,9 @@ def from_dict(cls: type[T], values: dict) -> T:
 
 
 def save_json(path: Path, values: dict) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write JSON atomically (temp file + rename). The temp file is this process's own: with one name for all, two
+    writers of the same file (the ranks of a torchrun run both send "run" to its control.json) could rename each
+    other's temp file away and fail."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(values, indent=2, sort_keys=True))
     tmp.replace(path)

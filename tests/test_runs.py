@@ -1,7 +1,10 @@
 """Runs started the way the app starts them: worker processes, queue, control, kill -9, uploads."""
+import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 import zipfile
 from dataclasses import replace
@@ -15,6 +18,7 @@ from gan_art.devtools import draw_image, wait_until
 from gan_art.errors import DatasetError, RunError
 from gan_art.rundir import RunDir, step_of
 from gan_art.runs import RunManager, TrainRequest, app_config, preview_dataset, stage_files
+from tests.conftest import REPO
 
 
 def tiny(data, **overrides):
@@ -154,3 +158,21 @@ def test_promote_names_cannot_escape_the_checkpoints_folder(manager, image_folde
     with pytest.raises(RunError, match="already exists"):
         manager.promote(name, target_root, "my-faces")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints", "images", "runs"]
+
+
+def test_two_processes_sending_commands_to_one_run_at_once_both_succeed(tmp_path):
+    # the ranks of a torchrun run both send "run" to the same control.json as they start
+    writer = ("import sys, time; from gan_art.rundir import RunDir; run = RunDir(sys.argv[1])\n"
+              "print('ready', flush=True); sys.stdin.readline(); end = time.time() + 1.0\n"
+              "while time.time() < end: run.send('run')")
+    writers = [subprocess.Popen([sys.executable, "-c", writer, str(tmp_path)], cwd=REPO, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for w in writers:  # both imported, then both write during the same second
+        assert w.stdout.readline() == "ready\n"
+    for w in writers:
+        w.stdin.write("go\n")
+        w.stdin.flush()
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    assert json.loads((tmp_path / "control.json").read_text())["command"] == "run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["control.json"]
