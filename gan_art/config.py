@@ -51,6 +51,10 @@ class TrainConfig:
     anchor: float = 0.0  # with init_from: after every generator step, move its trained weights this fraction of
     # the way back to the parent's (L2-SP in its decoupled form, as Li et al. 2020 hold a few-shot fine-tune near
     # its parent): a long fine-tune to a small set drifts less from the parent's layout; 0 = off
+    distance_consistency: float = 0.0  # with init_from: weight of a loss that keeps how alike the generator's
+    # images are to one another (in its trained blocks' features) as it was in the parent (Ojha et al.'s
+    # cross-domain correspondence): a fine-tune to a small set otherwise makes its images alike and typical of
+    # the set; the KL of a softmax over cosine similarities is small, hence weights near 1000; 0 = off
     feature_d: float = 0.0  # weight of a second discriminator on frozen ImageNet features (EfficientNet-Lite0,
     # after Projected GAN): a sharper signal from a small set of a new look, for about a quarter more time per step
     # on a CPU; 0 = off
@@ -89,6 +93,9 @@ class TrainConfig:
             raise ConfigError("freeze_g needs init_from (a trained generator to keep) and must be >= 0")
         if not 0 <= self.anchor < 1 or (self.anchor and not self.init_from):
             raise ConfigError("anchor needs init_from (a trained generator to hold near) and must be in [0, 1)")
+        if self.distance_consistency < 0 or (self.distance_consistency and not self.init_from):
+            raise ConfigError("distance_consistency needs init_from (a trained generator to compare with) and must "
+                              "be >= 0")
         if self.ada_target < 0 or self.ada_target >= 1 or self.ada_kimg <= 0:
             raise ConfigError(f"ada_target must be in [0, 1) and ada_kimg > 0, got {self.ada_target}, {self.ada_kimg}")
         if self.feature_d < 0:

@@ -31,6 +31,23 @@ def r1_penalty(real_images: torch.Tensor, real_logits: torch.Tensor) -> torch.Te
     return grad.float().square().sum([1, 2, 3]).mean()
 
 
+def distance_consistency(features: list[torch.Tensor], parent_features: list[torch.Tensor]) -> torch.Tensor:
+    """Cross-domain distance consistency (Ojha et al. 2021): for each image of a batch, the softmax over the
+    other images of its cosine similarities to them, in the parent's features against in the fine-tune's (KL,
+    summed over the feature maps given), so the images stay as unlike one another as the parent's were."""
+    count = features[0].shape[0]
+    if count < 2:
+        return features[0].new_zeros((), dtype=torch.float)
+    others = ~torch.eye(count, dtype=torch.bool, device=features[0].device)
+
+    def log_neighbours(maps: torch.Tensor) -> torch.Tensor:
+        unit = F.normalize(maps.float().flatten(1), dim=1)
+        return (unit @ unit.T)[others].view(count, count - 1).log_softmax(1)
+
+    return sum(F.kl_div(log_neighbours(now), log_neighbours(before), reduction="batchmean", log_target=True)
+               for now, before in zip(features, parent_features))
+
+
 def ema_beta(batch_size: int, images_seen: int, ema_kimg: float, ema_rampup: float) -> float:
     """EMA decay per step for a half-life of ``ema_kimg`` thousand images, ramped up early in training."""
     if ema_kimg <= 0:

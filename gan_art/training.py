@@ -57,7 +57,8 @@ TRANSFER_IMAGES = 13_000
 # Transfer to a small set (transfer_config): provisional values, see issue 24's note for what is measured
 TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, augment="color,translation,cutout",
                        feature_d_augment="half_color,translation,cutout",
-                       ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05, anchor=0.0005)
+                       ada_target=0.6, mirror=True, ema_kimg=10.0, ema_rampup=0.05, anchor=0.0005,
+                       distance_consistency=1000.0)
 
 
 def transfer_steps(batch_size: int) -> int:
@@ -178,6 +179,7 @@ class GanModels:
         self.opt_fd = torch.optim.Adam(self.FD.heads.parameters(), lr=cfg.lr_d, betas=betas) if self.FD else None
         self.G_train, self.D_train = self.G, self.D
         self.anchored: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None  # see hold_near_parent
+        self.G_parent: nn.Module | None = None  # see keep_parent_generator
         self.color_strength = 1.0  # of the augment policy's "color"; adapted by the trainer with cfg.ada_target
         self.set_precision(precision)
 
@@ -194,6 +196,15 @@ class GanModels:
         if missing:
             raise TrainingError(f"the parent checkpoint has no generator weights for {missing[0]} to hold near")
         self.anchored = ([p for _, p in trained], [parent["G." + name].to(p) for name, p in trained])
+
+    def keep_parent_generator(self, parent: dict[str, torch.Tensor]) -> None:
+        """Keep a frozen copy of the parent's generator (G's tensors in ``parent`` under "G.") for
+        ``cfg.distance_consistency``."""
+        if not hasattr(self.G, "synthesis"):
+            raise TrainingError("distance_consistency needs a style-based generator (its blocks' features)")
+        G = build_generator(self.cfg.model).to(self.device, memory_format=self.memory_format)
+        G.load_state_dict({name[len("G."):]: value for name, value in parent.items() if name.startswith("G.")})
+        self.G_parent = G.eval().requires_grad_(False)
 
     def compile(self) -> None:
         self.G_train, self.D_train = torch.compile(self.G), torch.compile(self.D)
@@ -217,7 +228,14 @@ class GanModels:
             return augment(x, cfg.feature_d_augment) if cfg.feature_d_augment else seen_by_d
 
         with self.autocast():
-            fake = self.G_train(z)
+            if self.G_parent is None:
+                fake = self.G_train(z)
+            else:  # the blocks FreezeG keeps give the parent's features anyway
+                fake, features = self.G_train(z, with_features=True)
+                with torch.no_grad():
+                    parent_features = self.G_parent(z, with_features=True)[1]
+                values["loss_dc"] = losses.distance_consistency(features[cfg.freeze_g:],
+                                                                parent_features[cfg.freeze_g:])
             real_seen, fake_seen = augment(real), augment(fake.detach())
             real_logits = self.D_train(real_seen)
             fake_logits = self.D_train(fake_seen)
@@ -248,7 +266,8 @@ class GanModels:
             if FD is not None:
                 values["loss_fg"] = torch.stack(list(map(losses.g_loss, FD(augment_fd(fake, fake_seen))))).mean()
         self.opt_g.zero_grad(set_to_none=True)
-        scaler.scale(loss_g + cfg.feature_d * values.get("loss_fg", 0.0)).backward()
+        scaler.scale(loss_g + cfg.feature_d * values.get("loss_fg", 0.0)
+                     + cfg.distance_consistency * values.get("loss_dc", 0.0)).backward()
         for parameter in self.d_trainable:  # the frozen blocks (FreezeD) stay frozen
             parameter.requires_grad_(True)
         if FD is not None:
@@ -270,11 +289,12 @@ class GanModels:
 
 def precision_key(cfg: TrainConfig, batch: int) -> str:
     """What a precision probe depends on besides the machine: the model, the batch, the memory layout, the
-    frozen blocks (a transfer run's step skips their weights' backward, so it is faster than a full one) and the
-    feature discriminator (which adds to it)."""
+    frozen blocks (a transfer run's step skips their weights' backward, so it is faster than a full one), the
+    feature discriminator and distance consistency's parent generator (which add to it)."""
     key = f"gan|{json.dumps(to_dict(cfg.model), sort_keys=True)}|batch={batch}|channels_last={cfg.channels_last}"
     key += f"|freeze_d={cfg.freeze_d}|freeze_g={cfg.freeze_g}" if cfg.freeze_d or cfg.freeze_g else ""
-    return key + ("|feature_d" if cfg.feature_d else "")
+    key += "|feature_d" if cfg.feature_d else ""
+    return key + ("|distance_consistency" if cfg.distance_consistency else "")
 
 
 def choose_precision(cfg: TrainConfig, device: torch.device, batch: int | None = None) -> PrecisionChoice:
@@ -283,6 +303,8 @@ def choose_precision(cfg: TrainConfig, device: torch.device, batch: int | None =
 
     def make_step(precision: str, batch_size: int):
         models = GanModels(cfg, device, precision)
+        if cfg.distance_consistency:  # its parent's forward pass is part of the step's time
+            models.keep_parent_generator({"G." + name: value for name, value in models.G.state_dict().items()})
         rng = torch.Generator(device).manual_seed(0)
         real = torch.rand(batch_size, 3, cfg.model.resolution, cfg.model.resolution, device=device) * 2 - 1
         real = real.contiguous(memory_format=models.memory_format)
@@ -321,13 +343,17 @@ class _Trainer:
             self.models.color_strength = config.get("color_strength", 1.0)
         elif cfg.init_from:
             parent = self.state.load_modules(parent_checkpoint(cfg), ("G", "D", "G_ema"))  # feature heads start afresh
-        if cfg.anchor:
-            if parent is None:  # a resumed run holds near the parent's weights too
+        if cfg.anchor or cfg.distance_consistency:
+            if parent is None:  # a resumed run keeps comparing with the parent
                 if not (Path(cfg.init_from) / STATE_FILE).is_file():
                     raise TrainingError(f"this fine-tune holds its generator near {cfg.init_from}, which is no "
-                                        "longer there with its training state: put it back, or continue with anchor 0")
+                                        "longer there with its training state: put it back, or continue with "
+                                        "anchor 0 and distance_consistency 0")
                 parent = read_tensors(parent_checkpoint(cfg) / STATE_FILE)
-            self.models.hold_near_parent(parent)
+            if cfg.anchor:
+                self.models.hold_near_parent(parent)
+            if cfg.distance_consistency:
+                self.models.keep_parent_generator(parent)
         for module in (self.models.G, self.models.D, self.models.G_ema):
             self.dist.broadcast_module(module)
         if cfg.compile:
@@ -577,7 +603,10 @@ def transfer_config(parent: str | Path, data: str, out: str, **overrides) -> Tra
     model = {**config["model"], **(overrides.pop("model", None) or {})}  # a change is refused below, clearly
     values |= dict(TRANSFER_RECIPE, data=str(data), out=str(out), model=model, init_from=str(parent),
                    data_license=f"your images, on a model trained on {config.get('license') or 'unknown data'}")
-    values["freeze_g"] = generator_blocks_to_freeze(from_dict(ModelConfig, model))
+    parent_model = from_dict(ModelConfig, model)
+    values["freeze_g"] = generator_blocks_to_freeze(parent_model)
+    if parent_model.arch != "stylegan":  # no synthesis blocks to compare features in
+        values["distance_consistency"] = 0.0
     values |= {k: v for k, v in overrides.items() if v is not None}
     values.setdefault("steps", transfer_steps(values["batch_size"]))
     cfg = from_dict(TrainConfig, values)

@@ -125,6 +125,7 @@ def test_start_from_the_face_model_watch_and_stop_it_in_chromium(app, image_fold
     config = (Path(app.runs_root) / "tuned-in-browser" / "train_config.json").read_text()
     assert '"init_from"' in config and "checkpoints/faces" in config
     assert '"freeze_d": 3' in config and '"freeze_g": 3' in config and '"feature_d": 1.0' in config
+    assert '"distance_consistency": 1000.0' in config
     assert '"batch_size": 16' in config  # the recipe's, which the batch slider took when the face model was chosen
     assert json.loads(config)["data"] == str(image_folder)
     # the fine-tuned run is in Explore, and its recipe names it

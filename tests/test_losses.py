@@ -44,3 +44,15 @@ def test_ema_update_lerps_parameters_and_copies_buffers():
     assert torch.allclose(ema.weight, torch.full((2,), 0.75 * 1.0 + 0.25 * 3.0))
     assert torch.equal(ema.running_mean, model.running_mean)
     assert not ema.weight.requires_grad
+
+
+def test_distance_consistency_is_zero_for_the_parents_own_features_and_grows_as_images_grow_alike():
+    torch.manual_seed(0)
+    parent = [torch.randn(6, 4, 8, 8), torch.randn(6, 2, 16, 16)]
+    assert losses.distance_consistency(parent, parent).abs() < 1e-6
+    alike = [maps.lerp(maps.mean(0, keepdim=True), 0.9).requires_grad_(True) for maps in parent]
+    loss = losses.distance_consistency(alike, parent)
+    assert loss > 1e-4
+    loss.backward()
+    assert all(maps.grad.abs().sum() > 0 for maps in alike)
+    assert losses.distance_consistency([parent[0][:1]], [parent[0][:1]]) == 0  # one image has no others

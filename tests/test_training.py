@@ -185,7 +185,31 @@ def test_an_anchored_fine_tune_moves_a_fraction_of_the_way_back_to_the_parent_an
     shutil.rmtree(parent)
     with pytest.raises(TrainingError, match="holds its generator near .*parent-model, which is no longer there"):
         _Trainer(load_run_config(tmp_path / "anchor-0.25"), resume=True)
-    assert _Trainer(load_run_config(tmp_path / "anchor-0.25", anchor=0.0), resume=True).step == 1
+    assert _Trainer(load_run_config(tmp_path / "anchor-0.25", anchor=0.0, distance_consistency=0.0),
+                    resume=True).step == 1
+
+
+def test_distance_consistency_compares_with_the_parents_generator_from_the_start_and_after_a_resume(image_folder,
+                                                                                                   tmp_path):
+    from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
+    from gan_art.training import _Trainer, transfer_config
+
+    parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=2)
+    train(parent_run)
+    parent = export_checkpoint(RunDir(parent_run.out).latest_checkpoint(), tmp_path / "parent-model",
+                               with_training_state=True)
+    cfg = transfer_config(parent, str(image_folder), str(tmp_path / "child"), steps=2, batch_size=4, anchor=0.0,
+                          precision="fp32", threads=1)
+    assert cfg.distance_consistency > 0  # the recipe's
+    train(cfg)
+    assert all(m["loss_dc"] >= 0 for m in RunDir(cfg.out).read_metrics())
+    before = read_tensors(parent / STATE_FILE)
+    for trainer in (_Trainer(cfg, resume=True), _Trainer(dataclasses.replace(cfg, out=str(tmp_path / "new")), False)):
+        kept = trainer.models.G_parent
+        assert not kept.training and not any(p.requires_grad for p in kept.parameters())
+        assert all(torch.equal(value, before["G." + name]) for name, value in kept.state_dict().items())
+    with pytest.raises(ConfigError, match="distance_consistency needs init_from"):
+        tiny_train_config(image_folder, tmp_path / "scratch", distance_consistency=1.0)
 
 
 def test_a_feature_discriminator_trains_and_saves_its_heads_only_and_a_resumed_run_gets_them_back(image_folder,

@@ -159,13 +159,15 @@ class SynthesisNetwork(nn.Module):
         # consecutive blocks share one w (the RGB output and the next first conv)
         self.num_ws = sum(b.num_ws for b in blocks) - (len(blocks) - 1)
 
-    def forward(self, ws: torch.Tensor) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, with_features: bool = False):
+        """The image, or with ``with_features`` (image, [each block's feature maps, coarse to fine])."""
         x = self.const[None].expand(ws.shape[0], -1, -1, -1).to(ws.dtype)
-        img, i = None, 0
+        img, i, features = None, 0, []
         for block in self.blocks:
             x, img = block(x, img, ws[:, i:i + block.num_ws])
             i += block.num_ws - 1
-        return img
+            features.append(x)
+        return (img, features) if with_features else img
 
 
 class Generator(nn.Module):
@@ -182,8 +184,8 @@ class Generator(nn.Module):
     def w_avg(self) -> torch.Tensor:
         return self.mapping.w_avg
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, truncation_psi))
+    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, with_features: bool = False):
+        return self.synthesis(self.mapping(z, truncation_psi), with_features)
 
 
 class DiscriminatorBlock(nn.Module):
