@@ -37,6 +37,7 @@ import torch
 from transfer_quality import (
     DOMAINS,
     GENERATED,
+    contrast,
     halves_of,
     in_look,
     latent_draws,
@@ -65,12 +66,6 @@ def validation_faces(name: str, source: Path, count: int) -> torch.Tensor:
     images, summary = load_images(source, 64)
     picked = random_subset(images[torch.tensor([is_validation(n) for n in summary.names])], count, 0)
     return in_look(name, picked, np.random.default_rng(1))
-
-
-def contrast(images: torch.Tensor) -> float:
-    """Median over images of the standard deviation of each one's grey levels (0-255): how faint a set is, which
-    SWD does not see (it normalises each set's patches)."""
-    return round(images.float().mean(1).flatten(1).std(1).quantile(0.5).item(), 1)
 
 
 def generated(checkpoint: Path, latents: list[torch.Tensor]) -> list[torch.Tensor]:
