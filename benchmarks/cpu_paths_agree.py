@@ -8,7 +8,7 @@ Trains the recipe in fp32 with one thread (seed 0, the domain's 100 training ima
 two processes, one per path, each in resumed legs that end at the given steps, and prints one JSON line: after
 each leg, each network's relative difference between the two paths (|a - b| / |a| over its weights: G's, D's,
 the feature discriminator's heads) and the last step's losses on both. Identical arithmetic gives 0;
-rounding differences start near 1e-7 to 1e-6 and, a GAN being chaotic, grow with the steps whatever their source,
+rounding differences start near 1e-8 to 1e-6 and, a GAN being chaotic, grow with the steps whatever their source,
 so what tells the paths apart is the first leg's figure, and later ones say how soon two runs become two samples.
 """
 from __future__ import annotations
