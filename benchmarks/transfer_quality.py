@@ -208,6 +208,7 @@ def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: to
     unseen = evaluation[-len(training):]  # disjoint from the 200 measured below (500 evaluation images)
     fake_distance, fake_nearest = nearest_distances(vgg, fake[:200], training)
     real_distance, _ = nearest_distances(vgg, evaluation[:200], training)
+    fake_contrast = contrast(fake[:200])
     if pictures is not None:
         pairs = torch.cat([fake[:12], training[fake_nearest[:12]]])
         save_png(image_grid(pairs, 12), pictures / f"transfer_{name}_nearest.png")
@@ -218,8 +219,8 @@ def memorisation(vgg, fake: torch.Tensor, evaluation: torch.Tensor, training: to
             "generated_median_unseen": round(float(nearest_distances(vgg, fake[:200], unseen)[0].median()), 4),
             "evaluation_median_unseen": round(float(nearest_distances(vgg, evaluation[:200], unseen)[0].median()), 4),
             "evaluation_median_at_generated_contrast": round(float(nearest_distances(
-                vgg, at_contrast(evaluation[:200], contrast(fake[:200])), training)[0].median()), 4),
-            "generated_contrast": contrast(fake[:200]), "evaluation_contrast": contrast(evaluation[:200])}
+                vgg, at_contrast(evaluation[:200], fake_contrast), training)[0].median()), 4),
+            "generated_contrast": fake_contrast, "evaluation_contrast": contrast(evaluation[:200])}
 
 
 def directions_after(generator) -> dict:
