@@ -14,6 +14,7 @@ so what tells the paths apart is the first leg's figure, and later ones say how 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,7 +26,6 @@ import torch
 from transfer_quality import DOMAINS, make_domain
 
 from gan_art.checkpoints import STATE_FILE, read_tensors, save_tensors
-from gan_art.config import to_dict
 from gan_art.machine import machine_info
 from gan_art.paths import CHECKPOINTS, FACES, SHARED_DATA
 from gan_art.rundir import RunDir
@@ -42,7 +42,7 @@ def train_legs(data: Path, out: Path, legs: list[int]) -> None:
     cfg = transfer_config(CHECKPOINTS / FACES, str(data), str(out / "run"), checkpoint_minutes=600.0,
                           sample_every=10**6, metrics_every=1, seed=0, precision="fp32", threads=1)
     for steps in legs:
-        final = train(type(cfg)(**{**to_dict(cfg), "steps": steps}), resume=steps != legs[0])
+        final = train(dataclasses.replace(cfg, steps=steps), resume=steps != legs[0])
         save_tensors({k: v for k, v in read_tensors(final / STATE_FILE).items() if k.startswith(NETWORKS)},
                      out / f"weights-{steps}.safetensors")
         last = RunDir(cfg.out).read_metrics()[-1]

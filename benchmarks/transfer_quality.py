@@ -31,6 +31,7 @@ classifier (b) sees move the asked way for the age and gender sliders Explore gi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import tempfile
@@ -44,7 +45,6 @@ from PIL import Image
 
 from gan_art.attributes import load_classifier
 from gan_art.checkpoints import load_generator
-from gan_art.config import to_dict
 from gan_art.data import load_images
 from gan_art.devtools import AppServer, wait_until
 from gan_art.directions import inherited_directions, load_directions, moved_shares
@@ -247,7 +247,7 @@ def way_config(way: str, data: Path, out: Path):
         return run_from_checkpoint(parent, out, data=str(data), **bookkeeping)
     request = TrainRequest(resolution=64)  # the tab's defaults otherwise
     cfg = app_config(str(data), request)
-    return type(cfg)(**{**to_dict(cfg), "out": str(out), **bookkeeping})
+    return dataclasses.replace(cfg, out=str(out), **bookkeeping)
 
 
 def trained(way: str, data: Path, out: Path, marks: list[float]):
@@ -276,7 +276,7 @@ def trained(way: str, data: Path, out: Path, marks: list[float]):
         return
     cfg, done = way_config(way, data, out), 0.0
     for mark in marks:
-        leg = type(cfg)(**{**to_dict(cfg), "max_minutes": mark - done})
+        leg = dataclasses.replace(cfg, max_minutes=mark - done)
         yield mark, train(leg, resume=RunDir(out).latest_checkpoint() is not None)
         done = mark
 
