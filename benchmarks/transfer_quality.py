@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import tempfile
@@ -90,9 +91,14 @@ PAINTING_STYLE = SHARED_DATA / "styles" / "udnie.jpg"
 PAINTING_SIDE = 256
 
 
-def painting(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+@functools.cache
+def painting_style() -> Image.Image:
     with Image.open(PAINTING_STYLE) as style:
-        restyled = stylize_fast(Image.fromarray(face), [(style.convert("RGB"), 1.0)], size=PAINTING_SIDE)
+        return style.convert("RGB")
+
+
+def painting(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    restyled = stylize_fast(Image.fromarray(face), [(painting_style(), 1.0)], size=PAINTING_SIDE)
     return np.asarray(restyled.resize(face.shape[1::-1], Image.Resampling.LANCZOS))
 
 
