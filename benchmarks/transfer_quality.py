@@ -341,6 +341,7 @@ def main() -> None:
                                 "swd": swd(halves[0], fake), "swd_draws": mean_of_draws(halves, fakes)})
                 print(json.dumps({way: figures[-1]}), flush=True)
             result[way] = figures
+            result[way + "_recipe"] = {k: config["train"][k] for k in ("augment", "freeze_g", "freeze_d")}
             result[way + "_memorisation"] = memorisation(vgg, fake, evaluation, training, pictures,
                                                          f"{args.domain}_{way}")
             if way != "scratch":

@@ -128,3 +128,15 @@ def load_images(path: str | Path, resolution: int, max_images: int = 0,
         reasons = ", ".join(f"{n} {r}" for r, n in summary.skipped.items()) or "no files at all"
         raise DatasetError(f"no usable images in {path} ({reasons})")
     return torch.from_numpy(np.stack(arrays)), summary
+
+
+def off_axis_colour(images: torch.Tensor) -> float:
+    """The median, over ``images`` (N, 3, H, W), of the share of an image's pixel variance that lies off its main
+    colour axis: 0 for a grey or single-tinted (sepia) image, and for one of two flat colours; a few hundredths for
+    a photo or a painting."""
+    pixels = images.flatten(2).transpose(1, 2).double()  # (N, H*W, 3)
+    pixels = pixels - pixels.mean(1, keepdim=True)
+    eigenvalues = torch.linalg.eigvalsh(pixels.transpose(1, 2) @ pixels).clamp_min(0)  # ascending, per image
+    share = eigenvalues[:, :2].sum(1) / eigenvalues.sum(1).clamp_min(1e-12)
+    return float(share.median())
+

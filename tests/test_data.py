@@ -136,3 +136,17 @@ def test_transparent_pixels_become_the_background():
 def test_float_uint8_round_trip():
     x = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16).expand(1, 3, 16, 16)
     assert torch.equal(to_uint8(to_float(x)), x)
+
+
+def test_off_axis_colour_tells_grey_and_sepia_sets_from_colour_photos():
+    from gan_art.data import off_axis_colour
+    from gan_art.paths import BUILTIN_FACES
+    from gan_art.training import MONOCHROME_BELOW
+
+    faces = load_images(BUILTIN_FACES, 32, max_images=64)[0]
+    grey = faces.float().mean(1, keepdim=True)
+    sepia = (grey * torch.tensor([1.0, 0.85, 0.65]).view(1, 3, 1, 1)).round().to(torch.uint8)
+    assert off_axis_colour(faces) > 3 * MONOCHROME_BELOW
+    assert off_axis_colour(grey.round().to(torch.uint8).expand(-1, 3, -1, -1)) == pytest.approx(0.0, abs=1e-9)
+    assert off_axis_colour(sepia) < MONOCHROME_BELOW / 10  # one tint: rounding only
+    assert off_axis_colour(torch.full((2, 3, 8, 8), 128, dtype=torch.uint8)) == 0.0  # flat images: no colour

@@ -155,7 +155,7 @@ def test_the_tab_says_how_long_a_fine_tune_takes_to_look_right_at_this_machines_
 
 
 def test_a_fine_tunes_default_length_ends_at_the_recipes_images_on_a_fast_machine_only():
-    from gan_art.paths import CHECKPOINTS, FACES
+    from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, FACES
     from gan_art.runs import Estimate, TrainRequest
     from gan_art.training import TRANSFER_IMAGES, transfer_config
 
@@ -167,6 +167,6 @@ def test_a_fine_tunes_default_length_ends_at_the_recipes_images_on_a_fast_machin
     assert fast.default_steps(replace(fine_tune, batch_size=8)) * 8 >= TRANSFER_IMAGES  # images, not steps
     # the CLI's recipe ends at the same images, at its batch or the one asked for
     for batch_size in (None, 8):
-        cfg = transfer_config(CHECKPOINTS / FACES, "data", "out", batch_size=batch_size)
+        cfg = transfer_config(CHECKPOINTS / FACES, str(BUILTIN_FACES), "out", batch_size=batch_size)
         assert cfg.steps == fast.default_steps(replace(fine_tune, batch_size=cfg.batch_size))
     assert fast.default_steps(replace(fine_tune, start_from="")) == 4500  # from scratch: the minutes only

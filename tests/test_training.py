@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 import torch
+from PIL import Image
 
 from gan_art import losses
 from gan_art.checkpoints import load_generator, read_config
@@ -145,14 +146,31 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(imag
         assert any(not torch.equal(after[k].float(), before[k].float()) for k in trained)
     assert not torch.equal(after["G.synthesis.blocks.0.to_rgb.weight"], before["G.synthesis.blocks.0.to_rgb.weight"])
     # the recipe leaves the two finest generator blocks to learn, and has nothing to freeze in a DCGAN
-    assert [generator_blocks_to_freeze(ModelConfig(resolution=r)) for r in (16, 64, 128)] == [1, 3, 3]
-    assert generator_blocks_to_freeze(ModelConfig(arch="dcgan", resolution=64)) == 0
+    assert [generator_blocks_to_freeze(ModelConfig(resolution=r), 3) for r in (16, 64, 128)] == [1, 3, 3]
+    assert generator_blocks_to_freeze(ModelConfig(arch="dcgan", resolution=64), 3) == 0
     with pytest.raises(TrainingError, match="freeze_g 9 needs a style-based generator"):
         train(transfer_config(parent, str(image_folder), str(tmp_path / "deep"), freeze_g=9))
     with pytest.raises(TrainingError, match="resolution 16 there, 32 here"):
         transfer_config(parent, str(image_folder), str(tmp_path / "other"), model={"resolution": 32})
     with pytest.raises(TrainingError, match="no training state"):
         transfer_config(REPO / "checkpoints" / "faces-dcgan", str(image_folder), str(tmp_path / "x"))
+
+
+def test_the_transfer_recipe_reads_whether_the_users_images_have_colours_of_their_own(tmp_path):
+    from gan_art.data import load_images
+    from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, FACES
+    from gan_art.training import COLOUR_SET_RECIPE, TRANSFER_RECIPE, transfer_config
+
+    faces, grey = tmp_path / "faces", tmp_path / "grey"
+    faces.mkdir(), grey.mkdir()
+    for i, image in enumerate(load_images(BUILTIN_FACES, 32, max_images=24)[0]):
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(faces / f"{i}.png")
+        Image.fromarray(image.permute(1, 2, 0).numpy()).convert("L").save(grey / f"{i}.png")
+    colour = transfer_config(CHECKPOINTS / FACES, str(faces), str(tmp_path / "a"))
+    monochrome = transfer_config(CHECKPOINTS / FACES, str(grey), str(tmp_path / "b"))
+    assert (colour.augment, colour.freeze_g) == (COLOUR_SET_RECIPE["augment"], COLOUR_SET_RECIPE["freeze_g"])
+    assert (monochrome.augment, monochrome.freeze_g) == (TRANSFER_RECIPE["augment"], TRANSFER_RECIPE["freeze_g"])
+    assert transfer_config(CHECKPOINTS / FACES, str(grey), str(tmp_path / "c"), augment="cutout").augment == "cutout"
 
 
 def test_an_anchored_fine_tune_moves_a_fraction_of_the_way_back_to_the_parent_and_holds_there_after_a_resume(
