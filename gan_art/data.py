@@ -139,4 +139,3 @@ def off_axis_colour(images: torch.Tensor) -> float:
     eigenvalues = torch.linalg.eigvalsh(pixels.transpose(1, 2) @ pixels).clamp_min(0)  # ascending, per image
     share = eigenvalues[:, :2].sum(1) / eigenvalues.sum(1).clamp_min(1e-12)
     return float(share.median())
-
