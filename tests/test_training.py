@@ -168,8 +168,9 @@ def test_the_transfer_recipe_reads_whether_the_users_images_have_colours_of_thei
         Image.fromarray(image.permute(1, 2, 0).numpy()).convert("L").save(grey / f"{i}.png")
     colour = transfer_config(CHECKPOINTS / FACES, str(faces), str(tmp_path / "a"))
     monochrome = transfer_config(CHECKPOINTS / FACES, str(grey), str(tmp_path / "b"))
-    assert (colour.augment, colour.freeze_g) == (COLOUR_SET_RECIPE["augment"], COLOUR_SET_RECIPE["freeze_g"])
-    assert (monochrome.augment, monochrome.freeze_g) == (TRANSFER_RECIPE["augment"], TRANSFER_RECIPE["freeze_g"])
+    assert {field: getattr(colour, field) for field in COLOUR_SET_RECIPE} == COLOUR_SET_RECIPE
+    assert {field: getattr(monochrome, field) for field in COLOUR_SET_RECIPE} == {
+        field: TRANSFER_RECIPE[field] for field in COLOUR_SET_RECIPE}
     assert transfer_config(CHECKPOINTS / FACES, str(grey), str(tmp_path / "c"), augment="cutout").augment == "cutout"
 
 
