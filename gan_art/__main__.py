@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     p.add_argument("--start-from", metavar="CHECKPOINT",
                    help="fine-tune a trained model (e.g. checkpoints/faces) on --data with the transfer recipe "
-                        "(its architecture, FreezeD, FreezeG, adaptive DiffAugment, a pull back to its weights, "
+                        "for grey or for colour images (its architecture, FreezeD, FreezeG, DiffAugment, "
                         "distance consistency with it; "
                         f"see the README); a new run at step 0 that ends after {TRANSFER_IMAGES:,} images unless "
                         "--steps says otherwise")
