@@ -60,7 +60,7 @@ from gan_art.repair_training import is_holdout, is_validation
 from gan_art.rundir import RunDir
 from gan_art.runs import TrainRequest, app_config
 from gan_art.style import stylize_fast
-from gan_art.training import run_from_checkpoint, train, transfer_config
+from gan_art.training import COLOUR_SET_RECIPE, run_from_checkpoint, train, transfer_config
 
 TRAIN_IMAGES, EVAL_IMAGES, GENERATED = 100, 500, 250
 # each figure is also given as its mean over draws (``*_draws``): one draw of 250 images spreads by about 3 on
@@ -341,7 +341,7 @@ def main() -> None:
                                 "swd": swd(halves[0], fake), "swd_draws": mean_of_draws(halves, fakes)})
                 print(json.dumps({way: figures[-1]}), flush=True)
             result[way] = figures
-            result[way + "_recipe"] = {k: config["train"][k] for k in ("augment", "freeze_g", "freeze_d")}
+            result[way + "_recipe"] = {k: config["train"][k] for k in COLOUR_SET_RECIPE}  # where the two recipes differ
             result[way + "_memorisation"] = memorisation(vgg, fake, evaluation, training, pictures,
                                                          f"{args.domain}_{way}")
             if way != "scratch":
