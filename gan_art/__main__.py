@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-from", metavar="CHECKPOINT",
                    help="fine-tune a trained model (e.g. checkpoints/faces) on --data with the transfer recipe "
                         "for grey or for colour images (its architecture, FreezeD, FreezeG, DiffAugment, "
-                        "distance consistency with it; "
+                        "a pull back to its weights, distance consistency with it; "
                         f"see the README); a new run at step 0 that ends after {TRANSFER_IMAGES:,} images unless "
                         "--steps says otherwise")
     p.add_argument("--resume-from", metavar="CHECKPOINT",
