@@ -341,7 +341,8 @@ def main() -> None:
                                 "swd": swd(halves[0], fake), "swd_draws": mean_of_draws(halves, fakes)})
                 print(json.dumps({way: figures[-1]}), flush=True)
             result[way] = figures
-            result[way + "_recipe"] = {k: config["train"][k] for k in COLOUR_SET_RECIPE}  # where the two recipes differ
+            # where the two recipes differ
+            result[way + "_recipe"] = {k: config["train"][k] for k in (*COLOUR_SET_RECIPE, "lr_d")}
             result[way + "_memorisation"] = memorisation(vgg, fake, evaluation, training, pictures,
                                                          f"{args.domain}_{way}")
             if way != "scratch":

@@ -157,9 +157,10 @@ def test_a_transfer_run_starts_from_the_parent_with_its_first_blocks_frozen(imag
 
 
 def test_the_transfer_recipe_reads_whether_the_users_images_have_colours_of_their_own(tmp_path):
+    from gan_art.checkpoints import read_config
     from gan_art.data import load_images
     from gan_art.paths import BUILTIN_FACES, CHECKPOINTS, FACES
-    from gan_art.training import COLOUR_SET_RECIPE, TRANSFER_RECIPE, transfer_config
+    from gan_art.training import COLOUR_SET_LR_D_SCALE, COLOUR_SET_RECIPE, TRANSFER_RECIPE, transfer_config
 
     faces, grey = tmp_path / "faces", tmp_path / "grey"
     faces.mkdir(), grey.mkdir()
@@ -171,6 +172,8 @@ def test_the_transfer_recipe_reads_whether_the_users_images_have_colours_of_thei
     assert {field: getattr(colour, field) for field in COLOUR_SET_RECIPE} == COLOUR_SET_RECIPE
     assert {field: getattr(monochrome, field) for field in COLOUR_SET_RECIPE} == {
         field: TRANSFER_RECIPE[field] for field in COLOUR_SET_RECIPE}
+    parent_lr_d = read_config(CHECKPOINTS / FACES)["train"]["lr_d"]
+    assert (colour.lr_d, monochrome.lr_d) == (parent_lr_d * COLOUR_SET_LR_D_SCALE, parent_lr_d)
     assert transfer_config(CHECKPOINTS / FACES, str(grey), str(tmp_path / "c"), augment="cutout").augment == "cutout"
 
 
