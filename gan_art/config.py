@@ -55,6 +55,10 @@ class TrainConfig:
     # images are to one another (in its trained blocks' features) as it was in the parent (Ojha et al.'s
     # cross-domain correspondence): a fine-tune to a small set otherwise makes its images alike and typical of
     # the set; the KL of a softmax over cosine similarities is small, hence weights near 1000; 0 = off
+    reconstruction: float = 0.0  # with init_from: weight of an L1 loss at 16 px between training images and the
+    # generator's images at the latents the parent's encoder gives them: the adversarial losses of a small set
+    # leave its coarse layout and palette loose; 0 = off
+    reconstruction_pairs: int = 4  # training images a step for it
     feature_d: float = 0.0  # weight of a second discriminator on frozen ImageNet features (EfficientNet-Lite0,
     # after Projected GAN): a sharper signal from a small set of a new look, for about a quarter more time per step
     # on a CPU; 0 = off
@@ -96,6 +100,9 @@ class TrainConfig:
         if self.distance_consistency < 0 or (self.distance_consistency and not self.init_from):
             raise ConfigError("distance_consistency needs init_from (a trained generator to compare with) and must "
                               "be >= 0")
+        if self.reconstruction < 0 or (self.reconstruction and not self.init_from) or self.reconstruction_pairs < 1:
+            raise ConfigError("reconstruction needs init_from (a trained model with an encoder) and must be >= 0, "
+                              "with reconstruction_pairs >= 1")
         if self.ada_target < 0 or self.ada_target >= 1 or self.ada_kimg <= 0:
             raise ConfigError(f"ada_target must be in [0, 1) and ada_kimg > 0, got {self.ada_target}, {self.ada_kimg}")
         if self.feature_d < 0:

@@ -25,6 +25,13 @@ def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits.float(), torch.ones_like(fake_logits, dtype=torch.float))
 
 
+def coarse_l1(images: torch.Tensor, targets: torch.Tensor, size: int = 16) -> torch.Tensor:
+    """Mean absolute difference of two batches of images averaged down to ``size`` px: their layout and palette,
+    not the detail a small set cannot pin down."""
+    factor = max(1, images.shape[-1] // size)
+    return (F.avg_pool2d(images, factor) - F.avg_pool2d(targets, factor)).abs().mean()
+
+
 def r1_penalty(real_images: torch.Tensor, real_logits: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): mean over images of ||dD(x)/dx||^2; ``real_images`` must require grad."""
     (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)

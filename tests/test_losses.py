@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from gan_art import losses
@@ -56,3 +57,13 @@ def test_distance_consistency_is_zero_for_the_parents_own_features_and_grows_as_
     loss.backward()
     assert all(maps.grad.abs().sum() > 0 for maps in alike)
     assert losses.distance_consistency([parent[0][:1]], [parent[0][:1]]) == 0  # one image has no others
+
+
+def test_coarse_l1_sees_layout_and_palette_but_not_detail_finer_than_its_size():
+    torch.manual_seed(0)
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    checker = (torch.arange(64)[:, None] + torch.arange(64)) % 2 * 0.4 - 0.2  # a 1 px pattern, mean 0 per 4x4
+    assert losses.coarse_l1(images, images) == 0
+    assert losses.coarse_l1(images + checker, images) < 1e-6
+    assert losses.coarse_l1(images + 0.2, images) == pytest.approx(0.2)
+    assert losses.coarse_l1(images[..., :16, :16] + 0.2, images[..., :16, :16]) == pytest.approx(0.2)  # 16 px as is

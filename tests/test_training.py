@@ -234,6 +234,44 @@ def test_distance_consistency_compares_with_the_parents_generator_from_the_start
         tiny_train_config(image_folder, tmp_path / "scratch", distance_consistency=1.0)
 
 
+def test_a_reconstruction_loss_pulls_the_generator_towards_the_training_images_at_their_encoder_latents(
+        image_folder, tmp_path):
+    from gan_art.checkpoints import export_checkpoint
+    from gan_art.encoder import load_encoder
+    from gan_art.images import to_float
+    from gan_art.paths import CHECKPOINTS, FACES
+    from gan_art.training import _Trainer, transfer_config
+
+    encoder = load_encoder(CHECKPOINTS / FACES)
+
+    def trained_for_three_steps(weight: float) -> _Trainer:
+        cfg = transfer_config(CHECKPOINTS / FACES, str(image_folder), str(tmp_path / f"weight-{weight}"),
+                              batch_size=4, feature_d=0.0, reconstruction=weight, precision="fp32", threads=1)
+        trainer = _Trainer(cfg, resume=False)
+        trainer.load_data()
+        for _ in range(3):
+            trainer.train_step()
+        return trainer
+
+    pulled, free = trained_for_three_steps(100.0), trained_for_three_steps(0.0)
+    ws, images = pulled.paired
+    assert len(images) == len(free.images) and free.paired is None
+    with torch.no_grad():
+        torch.testing.assert_close(ws[:, -1], encoder(to_float(images)))
+        errors = [losses.coarse_l1(trainer.models.G.synthesis(ws), to_float(images)) for trainer in (pulled, free)]
+    assert errors[0] < 0.95 * errors[1]  # 0.88 here
+
+    parent_run = tiny_train_config(image_folder, tmp_path / "parent", steps=1)  # a parent without an encoder
+    train(parent_run)
+    parent = export_checkpoint(RunDir(parent_run.out).latest_checkpoint(), tmp_path / "parent-model",
+                               with_training_state=True)
+    assert transfer_config(parent, str(image_folder), str(tmp_path / "child")).reconstruction == 0
+    with pytest.raises(TrainingError, match="reconstruction needs an encoder beside"):
+        train(transfer_config(parent, str(image_folder), str(tmp_path / "child"), reconstruction=1.0, steps=1))
+    with pytest.raises(ConfigError, match="reconstruction needs init_from"):
+        tiny_train_config(image_folder, tmp_path / "scratch", reconstruction=1.0)
+
+
 def test_a_feature_discriminator_trains_and_saves_its_heads_only_and_a_resumed_run_gets_them_back(image_folder,
                                                                                                     tmp_path):
     from gan_art.checkpoints import STATE_FILE, export_checkpoint, read_tensors
