@@ -70,7 +70,10 @@ TRANSFER_RECIPE = dict(batch_size=16, freeze_d=3, freeze_g=3, feature_d=1.0, aug
 # FreezeG 2); old photos (grey or one tint) measured alike either way (21.4; 20.5 / 22.3).
 # With the reconstruction loss at weight 10, 4 pairs a step: validation paintings 24.6 / 22.9 / 23.2 against
 # 23.8 / 25.4 / 25.6, seeds 0-2, for 1.1x the step time (8 pairs: 23.4 / 24.3 / 24.5 for 1.25x); hold-out paintings
-# 24.8 against 25.8 in the same 10 minutes (session 49). Not measured on monochrome sets, so off there.
+# 24.8 against 25.8 in the same 10 minutes (session 49). Not measured on monochrome sets, so off there. Weight 30
+# is lower on the validation seeds 0-3 (mean 23.2 against 23.9) but read worse on the hold-out twice (26.2 / 26.1
+# against 25.5 / 24.8, sessions 49-50; memorisation 3.382 against the evaluation's 3.380, a hair from failing);
+# L1 at 32 px instead of 16: 23.3 / 23.8 / 25.0.
 COLOUR_SET_RECIPE = dict(augment="translation,cutout", freeze_g=1, freeze_d=1, reconstruction=10.0)
 # ... and D (with the feature heads) learns at this multiple of the parent's rate: validation paintings 23.8 / 25.6
 # against 25.3 / 26.5, seeds 0 / 2; at 2x 23.3 / 24.4 / 24.8, but then the generator's images came nearer their
